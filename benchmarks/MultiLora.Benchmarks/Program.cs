@@ -1,0 +1,3 @@
+// Benchmarks are added per area; each prints a table and writes JSON under benchmarks/results/.
+Console.WriteLine("usage: dotnet run -c Release --project benchmarks/MultiLora.Benchmarks -- <benchmark>");
+return 0;
