@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiLora.Language;
+
+/// <summary>One pre-norm decoder block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
+public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
+{
+    public LlamaAttention self_attn;
+    public LlamaMlp mlp;
+    public RmsNorm input_layernorm, post_attention_layernorm;
+
+    public LlamaDecoderLayer(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaDecoderLayer))
+    {
+        self_attn = new LlamaAttention(c, dtype);
+        mlp = new LlamaMlp(c, dtype);
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, rope, mask, cache, layer)");
+
+    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.Forward(input_layernorm.call(x), rope, mask, cache, layer);
+        var output = h + mlp.call(post_attention_layernorm.call(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,51 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MultiLora.Language;
+
+/// <summary>The decoder stack without the LM head: embeddings in, final-norm hidden states out.</summary>
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>
+{
+    public Embedding embed_tokens;
+    public ModuleList<LlamaDecoderLayer> layers;
+    public RmsNorm norm;
+
+    public LlamaConfig Config { get; }
+    public RotaryEmbedding Rotary { get; }
+
+    /// <summary>Gradient checkpointing: recompute each block in backward instead of keeping its activations.</summary>
+    public Func<LlamaDecoderLayer, Tensor, (Tensor, Tensor), Tensor>? CheckpointedBlock { get; set; }
+
+    public LlamaModel(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaModel))
+    {
+        Config = c;
+        embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new LlamaDecoderLayer(c, dtype)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        Rotary = new RotaryEmbedding(c.HeadDim, c.Rope);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor inputsEmbeds) => Forward(inputsEmbeds, null, null, null);
+
+    /// <param name="inputsEmbeds">[B, T, hidden]</param>
+    /// <param name="positions">[B, T] int64 positions; null = 0..T-1 after the cache</param>
+    /// <param name="mask">bool [B, 1, T, S] (see <see cref="AttentionMasks"/>) or null for causal</param>
+    /// <returns>[B, T, hidden] after the final norm</returns>
+    public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];
+        positions ??= arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, dtype: ScalarType.Int64, device: inputsEmbeds.device).expand(b, t);
+        var rope = Rotary.Tables(positions, inputsEmbeds.dtype);
+        var h = inputsEmbeds;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            h = CheckpointedBlock is { } checkpointed && cache is null && mask is null && is_grad_enabled()
+                ? checkpointed(layers[i], h, rope)
+                : layers[i].Forward(h, rope, mask, cache, i);
+        }
+        return norm.call(h).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,90 @@
+using TorchSharp;
+using MultiLora.Language;
+using MultiLora.Vision;
+using static TorchSharp.torch;
+
+namespace MultiLora.Llava.Model;
+
+/// <summary>Vision tower, projector and decoder under the names transformers uses (model.vision_tower, ...).</summary>
+public sealed class LlavaModel : nn.Module<Tensor, Tensor>
+{
+    public ClipVisionModel vision_tower;
+    public MultiModalProjector multi_modal_projector;
+    public LlamaModel language_model;
+
+    public LlavaModel(LlavaConfig c, ScalarType dtype) : base(nameof(LlavaModel))
+    {
+        vision_tower = new ClipVisionModel(c.Vision, dtype);
+        multi_modal_projector = new MultiModalProjector(c, dtype);
+        language_model = new LlamaModel(c.Text, dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("use LlavaForConditionalGeneration");
+}
+
+/// <summary>
+/// LLaVA: the image goes through the vision tower (hidden state of vision_feature_layer, CLS dropped by
+/// the default strategy) and the projector; the projected features replace the image placeholder tokens'
+/// embeddings in order; the decoder and LM head produce logits.
+/// </summary>
+public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
+{
+    public LlavaModel model;
+    public nn.Module<Tensor, Tensor> lm_head;
+
+    public LlavaConfig Config { get; }
+
+    public LlavaForConditionalGeneration(LlavaConfig c, ScalarType dtype = ScalarType.Float32) : base(nameof(LlavaForConditionalGeneration))
+    {
+        Config = c;
+        model = new LlavaModel(c, dtype);
+        lm_head = LmHead.Create(c.Text, model.language_model, dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor inputIds) => Forward(inputIds, null);
+
+    /// <summary>pixels [N, 3, H, W] to projected image features [N, P, textHidden].</summary>
+    public Tensor ImageFeatures(Tensor pixels)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.vision_tower.HiddenState(pixels, Config.VisionFeatureLayer);   // [N, 1+P, visionHidden]
+        if (Config.FeatureSelect == FeatureSelect.Patches) hidden = hidden.narrow(1, 1, hidden.shape[1] - 1);
+        return model.multi_modal_projector.call(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Token embeddings [B, T, hidden] with the image placeholder positions filled by the projected
+    /// features of <paramref name="pixels"/> (row-major order: first image fills the first run).
+    /// </summary>
+    public Tensor Embed(Tensor inputIds, Tensor? pixels)
+    {
+        using var scope = NewDisposeScope();
+        var isImage = inputIds.eq(Config.ImageTokenId);                                       // [B, T]
+        // the placeholder id may lie outside the vocabulary (LLaVA's -200): embed a harmless id there
+        var embeds = model.language_model.embed_tokens.call(inputIds.masked_fill(isImage, 0)); // [B, T, hidden]
+        long placeholders = isImage.sum().ToInt64();
+        if (pixels is null)
+        {
+            if (placeholders != 0)
+                throw new ArgumentException($"the prompt has {placeholders} image tokens but no image was given");
+            return embeds.MoveToOuterDisposeScope();
+        }
+        var features = ImageFeatures(pixels).to(embeds.dtype);                                 // [N, P, hidden]
+        long featureCount = features.shape[0] * features.shape[1];
+        if (featureCount != placeholders)
+            throw new ArgumentException(
+                $"image features and image tokens do not match: {features.shape[0]} image(s) x {features.shape[1]} features = {featureCount}, but the prompt has {placeholders} image tokens");
+        var mask = isImage.unsqueeze(-1).expand_as(embeds);
+        return embeds.masked_scatter(mask, features.reshape(-1, embeds.shape[2])).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits [B, T, vocab] for ids [B, T] and optional pixels [N, 3, H, W].</summary>
+    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.language_model.Forward(Embed(inputIds, pixels), positions, mask, cache);
+        return lm_head.call(hidden).MoveToOuterDisposeScope();
+    }
+}

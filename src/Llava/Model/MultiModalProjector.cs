@@ -1,0 +1,45 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiLora.Llava.Model;
+
+/// <summary>
+/// Maps vision features into the language model's embedding space: `mlp2x_gelu`
+/// (linear_1, GELU, linear_2 — LLaVA-1.5 and llava-hf) or `linear` (linear_1 only — LLaVA-1).
+/// </summary>
+public sealed class MultiModalProjector : nn.Module<Tensor, Tensor>
+{
+    readonly string _act;
+    public nn.Module<Tensor, Tensor> linear_1;
+    public nn.Module<Tensor, Tensor>? linear_2;
+
+    public MultiModalProjector(LlavaConfig c, ScalarType dtype) : base(nameof(MultiModalProjector))
+    {
+        _act = c.ProjectorAct;
+        if (c.ProjectorType is not (LlavaConfig.Mlp2xGelu or LlavaConfig.Linear))
+            throw new InvalidDataException($"projector type '{c.ProjectorType}' is not supported ({LlavaConfig.Mlp2xGelu}, {LlavaConfig.Linear})");
+        linear_1 = nn.Linear(c.Vision.HiddenSize, c.Text.HiddenSize, c.ProjectorBias, dtype: dtype);
+        if (c.ProjectorType == LlavaConfig.Mlp2xGelu)
+            linear_2 = nn.Linear(c.Text.HiddenSize, c.Text.HiddenSize, c.ProjectorBias, dtype: dtype);
+        RegisterComponents();
+    }
+
+    /// <summary>features [N, P, visionHidden] to [N, P, textHidden].</summary>
+    public override Tensor forward(Tensor features)
+    {
+        using var scope = NewDisposeScope();
+        var h = linear_1.call(features);
+        if (linear_2 is not null)
+        {
+            h = _act switch
+            {
+                "gelu" => nn.functional.gelu(h),
+                "gelu_pytorch_tanh" or "gelu_new" => nn.functional.gelu(h, TorchSharp.Modules.GELU.Approximate.tanh),
+                "silu" => nn.functional.silu(h),
+                _ => throw new InvalidDataException($"projector_hidden_act '{_act}' is not supported (gelu, gelu_pytorch_tanh, silu)"),
+            };
+            h = linear_2.call(h);
+        }
+        return h.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,29 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MultiLora.Vision;
+
+/// <summary>Pre-norm transformer block: x + attn(ln1(x)), then x + mlp(ln2(x)).</summary>
+public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
+{
+    public ClipAttention self_attn;
+    public LayerNorm layer_norm1, layer_norm2;
+    public ClipMlp mlp;
+
+    public ClipEncoderLayer(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipEncoderLayer))
+    {
+        self_attn = new ClipAttention(c, dtype);
+        layer_norm1 = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+        mlp = new ClipMlp(c, dtype);
+        layer_norm2 = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.call(layer_norm1.call(x));
+        return (h + mlp.call(layer_norm2.call(h))).MoveToOuterDisposeScope();
+    }
+}
