@@ -29,6 +29,15 @@ public static class Oracle
         return (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max().item<double>();
     }
 
+    /// <summary>‖a − b‖ / ‖b‖ over all elements.</summary>
+    public static double RelativeError(Tensor actual, Tensor expected)
+    {
+        using var scope = NewDisposeScope();
+        var a = actual.to(ScalarType.Float64);
+        var e = expected.to(ScalarType.Float64);
+        return ((a - e).norm().item<double>()) / e.norm().item<double>();
+    }
+
     public static void Close(Tensor actual, Tensor expected, double tolerance, string what)
     {
         Assert.Equal(expected.shape, actual.shape);
