@@ -15,6 +15,8 @@ public sealed class ImagePreprocessor
     public int OutputWidth { get; }
 
     readonly byte[] _padColor;
+    // Per channel, 8-bit value -> rescaled and normalized float32: the same arithmetic as HF, done once.
+    readonly float[] _valueToFloat = new float[3 * 256];
 
     public ImagePreprocessor(ClipImageProcessorConfig config, ImagePreprocessOptions? options = null)
     {
@@ -36,6 +38,12 @@ public sealed class ImagePreprocessor
         Config = config;
         // LLaVA: background_color = tuple(int(x*255) for x in image_processor.image_mean)
         _padColor = config.ImageMean.Select(m => (byte)Math.Clamp((int)(m * 255.0), 0, 255)).ToArray();
+        for (var c = 0; c < 3; c++)
+            for (var v = 0; v < 256; v++)
+            {
+                var x = config.DoRescale ? (float)(v * config.RescaleFactor) : v; // HF rescales in float64, stores float32
+                _valueToFloat[c * 256 + v] = config.DoNormalize ? (x - config.ImageMean[c]) / config.ImageStd[c] : x;
+            }
         (OutputHeight, OutputWidth) = config.DoCenterCrop ? (config.CropHeight, config.CropWidth)
             : config.ResizeHeight is int h && config.ResizeWidth is int w ? (h, w) : (0, 0); // 0: depends on the image
     }
@@ -89,13 +97,6 @@ public sealed class ImagePreprocessor
         var top = CropOffset(image.Height, height, Options.Backend);
         var left = CropOffset(image.Width, width, Options.Backend);
         var values = new float[3 * height * width];
-        Span<float> scale = stackalloc float[256 * 3]; // per channel: value -> normalized float, exact same arithmetic
-        for (var c = 0; c < 3; c++)
-            for (var v = 0; v < 256; v++)
-            {
-                var x = Config.DoRescale ? (float)(v * Config.RescaleFactor) : v;
-                scale[c * 256 + v] = Config.DoNormalize ? (x - Config.ImageMean[c]) / Config.ImageStd[c] : x;
-            }
         var plane = height * width;
         for (var y = 0; y < height; y++)
         {
@@ -106,7 +107,7 @@ public sealed class ImagePreprocessor
                 var inside = sy >= 0 && sy < image.Height && sx >= 0 && sx < image.Width;
                 var p = (sy * image.Width + sx) * 3;
                 for (var c = 0; c < 3; c++)
-                    values[c * plane + y * width + x] = scale[c * 256 + (inside ? image.Pixels[p + c] : 0)];
+                    values[c * plane + y * width + x] = _valueToFloat[c * 256 + (inside ? image.Pixels[p + c] : 0)];
             }
         }
         return new PixelTensor(height, width, values);

@@ -5,7 +5,7 @@ namespace MultiLora.Data.Text;
 /// <summary>
 /// HF's Llama decoder chain (Replace "▁"→" ", ByteFallback, Fuse, Strip one leading space): pieces are
 /// joined, runs of &lt;0xNN&gt; byte pieces become UTF-8 text (invalid bytes become U+FFFD each, as
-/// tokenizers does), and one leading space of the whole result is dropped.
+/// tokenizers does), and one leading space of the whole result is dropped. Unknown ids are skipped, as HF does.
 /// </summary>
 sealed class PieceDecoder
 {
@@ -28,7 +28,8 @@ sealed class PieceDecoder
         foreach (var id in ids)
         {
             if (skipSpecialTokens && _special.Contains(id)) continue;
-            var piece = Piece(id) ?? throw new ArgumentException($"token id {id} is outside the vocabulary (0..{_pieces.Length - 1})", nameof(ids));
+            // Ids past the tokenizer's vocabulary (a model's padded embedding rows) decode to nothing, as in HF.
+            if (Piece(id) is not string piece) continue;
             if (TryByte(piece, out var b)) { bytes.Add(b); continue; }
             FlushBytes(bytes, text);
             text.Append(piece.Replace('\u2581', ' '));

@@ -39,6 +39,17 @@ public class HfTokenizerTests
         Assert.Equal("is not", Tokenizer.Decode(Tokenizer.Encode("</s> is not<image>", addBos: true)));
 
     [Fact]
+    public void Decode_IdsPastTheVocabulary_AreSkippedLikeHf() =>
+        Assert.Equal("Hello world", Tokenizer.Decode([.. Tokenizer.Encode("Hello", addBos: false), 405, .. Tokenizer.Encode(" world", addBos: false)[..]]));
+
+    [Fact]
+    public void Decode_ByteFallbackPieces_BecomeUtf8()
+    {
+        const string text = "東京 🙂";
+        Assert.Equal(text, Tokenizer.Decode(Tokenizer.Encode(text, addBos: true)));
+    }
+
+    [Fact]
     public void Settings_ComeFromTheFixtureConfig()
     {
         Assert.Equal((1, 2, 0, 0), (Tokenizer.BosId, Tokenizer.EosId, Tokenizer.UnkId, Tokenizer.PadId));
