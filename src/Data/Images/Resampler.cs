@@ -32,50 +32,51 @@ public static class Resampler
         var outW = kernel.OutSize;
         var rows = lastRow - firstRow;
         var dst = new byte[outW * rows * 3];
-        var s = src.Pixels;
         var half = 1 << (kernel.Bits - 1);
+        ReadOnlySpan<int> weights = kernel.Weights;
         for (var y = 0; y < rows; y++)
         {
-            var srcRow = (y + firstRow) * src.Width * 3;
-            var dstRow = y * outW * 3;
+            ReadOnlySpan<byte> srcRow = src.Pixels.AsSpan((y + firstRow) * src.Width * 3, src.Width * 3);
+            var dstRow = dst.AsSpan(y * outW * 3, outW * 3);
             for (var x = 0; x < outW; x++)
             {
                 int r = half, g = half, b = half;
-                var taps = kernel.Count[x];
-                var w0 = x * kernel.TapsPerOutput;
-                var p = srcRow + kernel.First[x] * 3;
-                for (var t = 0; t < taps; t++, p += 3)
+                var taps = weights.Slice(x * kernel.TapsPerOutput, kernel.Count[x]);
+                var pixels = srcRow.Slice(kernel.First[x] * 3, taps.Length * 3);
+                for (var t = 0; t < taps.Length; t++)
                 {
-                    var w = kernel.Weights[w0 + t];
-                    r += s[p] * w; g += s[p + 1] * w; b += s[p + 2] * w;
+                    var w = taps[t];
+                    r += pixels[3 * t] * w; g += pixels[3 * t + 1] * w; b += pixels[3 * t + 2] * w;
                 }
-                dst[dstRow + x * 3] = Clip8(r, kernel.Bits);
-                dst[dstRow + x * 3 + 1] = Clip8(g, kernel.Bits);
-                dst[dstRow + x * 3 + 2] = Clip8(b, kernel.Bits);
+                dstRow[3 * x] = Clip8(r, kernel.Bits);
+                dstRow[3 * x + 1] = Clip8(g, kernel.Bits);
+                dstRow[3 * x + 2] = Clip8(b, kernel.Bits);
             }
         }
         return new RgbImage(outW, rows, dst);
     }
 
+    // Row-wise accumulation (tap outer, columns inner) keeps the reads sequential in memory.
     static RgbImage ResizeColumns(RgbImage src, ResampleKernel kernel, int rowOffset)
     {
         var outH = kernel.OutSize;
         var stride = src.Width * 3;
         var dst = new byte[stride * outH];
-        var s = src.Pixels;
+        var acc = new int[stride];
         var half = 1 << (kernel.Bits - 1);
         for (var y = 0; y < outH; y++)
         {
-            var taps = kernel.Count[y];
+            acc.AsSpan().Fill(half);
             var w0 = y * kernel.TapsPerOutput;
-            var top = (kernel.First[y] - rowOffset) * stride;
-            for (var c = 0; c < stride; c++)
+            for (var t = 0; t < kernel.Count[y]; t++)
             {
-                var acc = half;
-                var p = top + c;
-                for (var t = 0; t < taps; t++, p += stride) acc += s[p] * kernel.Weights[w0 + t];
-                dst[y * stride + c] = Clip8(acc, kernel.Bits);
+                var w = kernel.Weights[w0 + t];
+                ReadOnlySpan<byte> row = src.Pixels.AsSpan((kernel.First[y] - rowOffset + t) * stride, stride);
+                var a = acc.AsSpan(0, row.Length);
+                for (var c = 0; c < row.Length; c++) a[c] += row[c] * w;
             }
+            var outRow = dst.AsSpan(y * stride, stride);
+            for (var c = 0; c < outRow.Length; c++) outRow[c] = Clip8(acc[c], kernel.Bits);
         }
         return new RgbImage(src.Width, outH, dst);
     }
