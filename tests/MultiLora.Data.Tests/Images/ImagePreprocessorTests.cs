@@ -91,4 +91,26 @@ public class ImagePreprocessorTests
         Assert.Equal((28, 28, 28, ResampleFilter.Bicubic), (c.ShortestEdge!.Value, c.CropHeight, c.CropWidth, c.Resample));
         Assert.Equal(0.48145466f, c.ImageMean[0]);
     }
+
+    /// <summary>An odd crop margin of 3: torchvision starts at round(1.5) = 2 (half to even), HF numpy at 3 // 2 = 1.</summary>
+    [Theory]
+    [InlineData(ResizeBackend.Torchvision, 20f)]
+    [InlineData(ResizeBackend.Pil, 10f)]
+    public void CenterCrop_OddMargin_FollowsTheBackend(ResizeBackend backend, float firstColumn)
+    {
+        var config = ClipImageProcessorConfig.Parse(System.Text.Json.Nodes.JsonNode.Parse(
+            """{"do_resize": false, "do_rescale": false, "do_normalize": false, "crop_size": {"height": 1, "width": 2}}""")!.AsObject(), "test");
+        var row = Enumerable.Range(0, 5).SelectMany(x => new[] { (byte)(x * 10), (byte)0, (byte)0 }).ToArray();
+        var pixels = new ImagePreprocessor(config, new ImagePreprocessOptions(Backend: backend)).Process(new RgbImage(5, 1, row));
+        Assert.Equal(firstColumn, pixels.Values[0]);
+    }
+
+    [Fact]
+    public void CenterCrop_LargerThanTheImage_PadsWithZeros()
+    {
+        var config = ClipImageProcessorConfig.Parse(System.Text.Json.Nodes.JsonNode.Parse(
+            """{"do_resize": false, "do_rescale": false, "do_normalize": false, "crop_size": {"height": 1, "width": 4}}""")!.AsObject(), "test");
+        var pixels = new ImagePreprocessor(config).Process(new RgbImage(2, 1, [7, 7, 7, 9, 9, 9]));
+        Assert.Equal([0f, 7f, 9f, 0f], pixels.Values[..4]);
+    }
 }

@@ -92,6 +92,21 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void LegacyTokenizerJson_PrependNormalizer_PrefixesEverySegment()
+    {
+        using var dir = CopyModelWithoutTokenizerJson(legacy: false);
+        File.WriteAllText(dir.File("tokenizer.json"), """
+            {"added_tokens": [{"id": 400, "content": "<image>", "special": true}],
+             "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace"}]},
+             "pre_tokenizer": null}
+            """);
+        var legacy = HfTokenizer.Load(dir.Path);
+        Assert.Equal(PrefixSpaceRule.EverySegment, legacy.PrefixRule);
+        // Prepend is unconditional: a segment starting with a space gets a second "▁".
+        Assert.Equal([400, .. Tokenizer.Encode("  x", addBos: false)], legacy.Encode("<image> x", addBos: false));
+    }
+
+    [Fact]
     public void Load_MissingTokenizerModel_NamesThePath()
     {
         using var dir = Fixture.Temp();
