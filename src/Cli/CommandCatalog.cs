@@ -7,5 +7,9 @@ static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
     [
+        Commands.GenerateCommand.Create(),
+        Commands.ChatCommand.Create(),
+        Commands.ForwardCommand.Create(),
+        Commands.InspectCommand.Create(),
     ];
 }

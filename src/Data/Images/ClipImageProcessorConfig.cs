@@ -25,6 +25,12 @@ public sealed record ClipImageProcessorConfig(
 {
     public const string FileName = "preprocessor_config.json";
 
+    /// <summary>openai/clip-vit-* processor settings at <paramref name="size"/> (for a tower that ships no preprocessor_config.json).</summary>
+    public static ClipImageProcessorConfig ClipDefaults(int size) => new(
+        DoResize: true, ShortestEdge: size, ResizeHeight: null, ResizeWidth: null, Resample: ResampleFilter.Bicubic,
+        DoCenterCrop: true, CropHeight: size, CropWidth: size, DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true,
+        ImageMean: [0.48145466f, 0.4578275f, 0.40821073f], ImageStd: [0.26862954f, 0.26130258f, 0.27577711f]);
+
     /// <summary>Reads preprocessor_config.json from a model folder (or a path to the file itself).</summary>
     public static ClipImageProcessorConfig Load(string modelDirOrFile)
     {

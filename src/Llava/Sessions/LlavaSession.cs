@@ -1,0 +1,108 @@
+using MultiLora.Core.Runtime;
+using MultiLora.Data.Images;
+using MultiLora.Data.Model;
+using MultiLora.Data.Templates;
+using MultiLora.Data.Text;
+using MultiLora.Llava.Checkpoints;
+using MultiLora.Llava.Generation;
+using MultiLora.Llava.Model;
+using static TorchSharp.torch;
+
+namespace MultiLora.Llava.Sessions;
+
+/// <summary>
+/// A loaded model with what it takes to talk to it: tokenizer, image preprocessor, conversation
+/// template, device. The one place prompts become ids and images become pixel tensors for inference.
+/// </summary>
+public sealed class LlavaSession : IDisposable
+{
+    public LlavaForConditionalGeneration Model { get; }
+    public HfTokenizer Tokenizer { get; }
+    public ImagePreprocessor Images { get; }
+    public ConversationTemplate Template { get; }
+    public Device Device { get; }
+    public SessionOptions Options { get; }
+
+    /// <summary>Image placeholder tokens per image at the preprocessor's output size.</summary>
+    public int ImageTokens => Model.Config.ImageTokens(Images.OutputHeight);
+
+    LlavaSession(LlavaForConditionalGeneration model, HfTokenizer tokenizer, ImagePreprocessor images, ConversationTemplate template, Device device, SessionOptions options)
+    {
+        Model = model; Tokenizer = tokenizer; Images = images; Template = template; Device = device; Options = options;
+    }
+
+    public static LlavaSession Open(SessionOptions options)
+    {
+        var source = options.Source;
+        source.Validate();
+        var device = TorchRuntime.ResolveDevice(options.Device);
+        var load = new LoadOptions(TorchRuntime.ResolveDType(options.DType), options.Device, options.VisionFeatureLayer, options.FeatureSelect);
+        var tokenizer = HfTokenizer.Load(source.TokenizerDir);
+        int imageTokenId = tokenizer.TokenToId("<image>")
+            ?? throw new InvalidDataException($"{source.TokenizerDir}: the tokenizer has no <image> token (add it as a special token in tokenizer_config.json / tokenizer.json)");
+        var model = source.ModelDir is { } dir
+            ? LlavaLoader.Load(dir, load)
+            : LlavaLoader.Compose(new CompositionSources(source.VisionDir!, source.LanguageDir!, source.ProjectorPath), imageTokenId, load);
+        if (model.Config.ImageTokenId != imageTokenId)
+            throw new InvalidDataException($"{source}: config image_token_index {model.Config.ImageTokenId} differs from the tokenizer's <image> id {imageTokenId}");
+        var images = new ImagePreprocessor(PreprocessorConfig(source, model.Config),
+            new ImagePreprocessOptions(options.Resolution, options.Aspect, model.Config.Vision.PatchSize));
+        return new LlavaSession(model, tokenizer, images, TemplateCatalog.Get(options.ResolveTemplate()), device, options);
+    }
+
+    /// <summary>preprocessor_config.json of the llava or vision folder; CLIP's defaults at the tower's size otherwise.</summary>
+    static ClipImageProcessorConfig PreprocessorConfig(ModelSource source, LlavaConfig config)
+    {
+        foreach (var dir in new[] { source.ModelDir, source.VisionDir })
+            if (dir is not null && File.Exists(Path.Combine(dir, "preprocessor_config.json")))
+                return ClipImageProcessorConfig.Load(dir);
+        return ClipImageProcessorConfig.ClipDefaults(config.Vision.ImageSize);
+    }
+
+    /// <summary>Token ids of a raw prompt string, each "&lt;image&gt;" expanded to <see cref="ImageTokens"/> copies.</summary>
+    public int[] PromptIds(string prompt)
+    {
+        var ids = Tokenizer.Encode(prompt, addBos: true);
+        int imageId = Model.Config.ImageTokenId;
+        if (!ids.Contains(imageId)) return ids;
+        var expanded = new List<int>(ids.Length + ImageTokens);
+        foreach (var id in ids)
+        {
+            if (id == imageId) expanded.AddRange(Enumerable.Repeat(imageId, ImageTokens));
+            else expanded.Add(id);
+        }
+        return expanded.ToArray();
+    }
+
+    /// <summary>The templated prompt for a user message after earlier turns.</summary>
+    public string Prompt(IReadOnlyList<Turn> history, string userMessage, bool hasImage) =>
+        PromptBuilder.Build(Template, history, userMessage, hasImage);
+
+    /// <summary>Preprocessed images stacked as [N, 3, H, W] on the model's device, or null for none.</summary>
+    public Tensor? Pixels(IReadOnlyList<RgbImage> images)
+    {
+        if (images.Count == 0) return null;
+        using var scope = NewDisposeScope();
+        var tensors = images.Select(i => Images.Process(i)).Select(p => tensor(p.Values, [3, p.Height, p.Width])).ToList();
+        return stack(tensors).to(Device).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Stop at the tokenizer's end-of-sequence (and the template's end-of-turn token when it has one).</summary>
+    public GenerationOptions WithStops(GenerationOptions o)
+    {
+        var stops = new HashSet<int>(o.StopTokenIds ?? []) { Tokenizer.EosId };
+        return o with { StopTokenIds = stops, PadTokenId = Tokenizer.PadId };
+    }
+
+    /// <summary>Generates for raw prompts (already templated), one optional image each; returns the decoded replies.</summary>
+    public List<string> Generate(IReadOnlyList<(string Prompt, RgbImage? Image)> requests, GenerationOptions options)
+    {
+        using var scope = NewDisposeScope();
+        var ids = requests.Select(r => PromptIds(r.Prompt)).ToList();
+        var pixels = Pixels(requests.Where(r => r.Image is not null).Select(r => r.Image!).ToList());
+        var outputs = LlavaGenerator.Generate(Model, ids, pixels, WithStops(options));
+        return outputs.Select(o => Tokenizer.Decode(o, skipSpecialTokens: true).Trim()).ToList();
+    }
+
+    public void Dispose() => Model.Dispose();
+}
