@@ -11,11 +11,12 @@ namespace MultiLora.Eval.Running;
 /// `eval score`: scores predictions made elsewhere (LLaVA answer-file JSONL: question_id, text) against a task's
 /// data file in its official format, with the same scorers as a run. A "round_id" field (LLaVA's MMBench
 /// all-rounds answers) maps to the rotation id question_id + round_id x 1e6. A sample without a prediction is a
-/// failed sample ("no prediction").
+/// failed sample ("no prediction"). <c>output</c>: a folder (results.json, results.md, samples/task.jsonl) or a
+/// .json path (results there, .md and .samples.jsonl beside it).
 /// </summary>
 public static class PredictionScorer
 {
-    public static RunResults Score(TaskDefinition task, string dataFile, string predictionsFile, string? outDir = null,
+    public static RunResults Score(TaskDefinition task, string dataFile, string predictionsFile, string? output = null,
                                    JudgeOptions? judgeOptions = null, string? dataRoot = null, CancellationToken ct = default)
     {
         var started = DateTimeOffset.UtcNow;
@@ -33,12 +34,21 @@ public static class PredictionScorer
         var result = new TaskResult(task.Name, Scoring.Metrics.Select(scorer.Aggregate(records), task.Metrics), scorer.Scoring, 0);
         var run = new RunResults($"predictions {Path.GetFileName(predictionsFile)}", null, null, started, DateTimeOffset.UtcNow, 0,
             new Dictionary<string, string> { ["data"] = dataFile, ["predictions"] = predictionsFile }, judge?.Describe, [result]);
-        if (outDir is not null)
+        if (output is not null)
         {
-            run.Write(outDir);
-            var samplesDir = Path.Combine(outDir, EvalRunOptions.SamplesFolder);
-            Directory.CreateDirectory(samplesDir);
-            File.WriteAllLines(Path.Combine(samplesDir, task.Name + ".jsonl"), records.Select(r => JsonSerializer.Serialize(r, SampleLog.Json)));
+            string samplesPath;
+            if (output.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                run.WriteTo(output, Path.ChangeExtension(output, ".md"));
+                samplesPath = Path.ChangeExtension(output, ".samples.jsonl");
+            }
+            else
+            {
+                run.Write(output);
+                samplesPath = Path.Combine(output, EvalRunOptions.SamplesFolder, task.Name + ".jsonl");
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(samplesPath))!);
+            File.WriteAllLines(samplesPath, records.Select(r => JsonSerializer.Serialize(r, SampleLog.Json)));
         }
         return run;
     }

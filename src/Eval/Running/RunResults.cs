@@ -52,11 +52,14 @@ public sealed record RunResults(
         };
     }
 
-    public void Write(string folder)
+    public void Write(string folder) =>
+        WriteTo(Path.Combine(folder, EvalRunOptions.ResultsFile), Path.Combine(folder, EvalRunOptions.MarkdownFile));
+
+    public void WriteTo(string jsonPath, string markdownPath)
     {
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, EvalRunOptions.ResultsFile), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(folder, EvalRunOptions.MarkdownFile), ToMarkdown());
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+        File.WriteAllText(jsonPath, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(markdownPath, ToMarkdown());
     }
 
     public string ToMarkdown()
