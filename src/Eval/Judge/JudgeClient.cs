@@ -81,10 +81,11 @@ public sealed class JudgeClient : IDisposable
         if ((int)status >= 400) return (null, $"HTTP {(int)status}: {Short(text)}", false);
         try
         {
-            var content = JsonNode.Parse(text)?["choices"]?[0]?["message"]?["content"]?.GetValue<string>();
+            var content = JsonNode.Parse(text) is JsonObject root && root["choices"] is JsonArray { Count: > 0 } choices
+                          && choices[0]?["message"]?["content"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
             return content is null ? (null, $"malformed reply: no choices[0].message.content in {Short(text)}", false) : (content, null, false);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch (JsonException e)
         {
             return (null, $"malformed reply: {e.Message} in {Short(text)}", false);
         }
