@@ -52,6 +52,10 @@ public class JudgeTests
         Assert.False(reply.Ok);
         Assert.Contains("malformed reply", reply.Failure);
         Assert.Equal(1, server.Calls);
+
+        using var notJson = new JudgeServer((_, _) => (200, "<html>gateway</html>", 0));
+        using var client2 = new JudgeClient(Options(notJson));
+        Assert.Contains("malformed reply", client2.Complete(Request("q"), CancellationToken.None).Failure);
     }
 
     [Fact]

@@ -44,6 +44,23 @@ public class ScoreAndCompareTests
     }
 
     [Fact]
+    public void Score_Vqav2QuestionsPlusAnnotations_AndVizWizList()
+    {
+        using var data = Fixture.Temp();
+        TestFiles.WriteJson(data.File("vqav2/q.json"), new { data_subtype = "val2014", questions = new[] { new { question_id = 7, image_id = 42, question = "Is it raining?" } } });
+        TestFiles.WriteJson(data.File("vqav2/a.json"), new { annotations = new[] { new { question_id = 7, answers = Enumerable.Range(0, 10).Select(i => new { answer = i < 2 ? "yes" : "no", answer_id = i + 1 }).ToArray() } } });
+        TestFiles.WriteJsonl(data.File("p.jsonl"), [new { question_id = 7, text = "Yes" }]);
+        var vqav2 = TaskCatalog.Load().Get("vqav2") with { Annotations = data.File("vqav2/a.json") };
+        // 2 of 10 said yes: leaving out a "yes" leaves 1 match (1/3); leaving out a "no" leaves 2 (2/3).
+        var expected = 100 * (2 * (1.0 / 3) + 8 * (2.0 / 3)) / 10;
+        Assert.Equal(expected, PredictionScorer.Score(vqav2, data.File("vqav2/q.json"), data.File("p.jsonl")).Tasks[0].Metrics["vqa_accuracy"], 6);
+
+        TestFiles.WriteJson(data.File("vizwiz/val.json"), new[] { new { image = "VizWiz_val_00000001.jpg", question = "What is this?", answers = Enumerable.Repeat(new { answer = "unanswerable", answer_confidence = "yes" }, 10).ToArray() } });
+        TestFiles.WriteJsonl(data.File("v.jsonl"), [new { question_id = "VizWiz_val_00000001.jpg", text = "Unanswerable" }]);
+        Assert.Equal(100.0, PredictionScorer.Score(TaskCatalog.Load().Get("vizwiz"), data.File("vizwiz/val.json"), data.File("v.jsonl")).Tasks[0].Metrics["vqa_accuracy"], 6);
+    }
+
+    [Fact]
     public void Score_MmbenchAllRoundsAnswers_MapRoundIdToRotations()
     {
         using var data = Fixture.Temp();
