@@ -40,7 +40,7 @@ public sealed class JudgeClient : IDisposable
         string lastError = "no attempt made";
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
-            if (attempt > 1) Thread.Sleep(_options.InitialBackoff * Math.Pow(2, attempt - 2));
+            if (attempt > 1) ct.WaitHandle.WaitOne(_options.InitialBackoff * Math.Pow(2, attempt - 2)); // backoff, cut short by cancellation
             ct.ThrowIfCancellationRequested();
             var (content, error, retry) = Attempt(body, ct);
             if (content is not null)
