@@ -177,6 +177,22 @@ public class JudgeTests
     }
 
     [Fact]
+    public void Score_LlavaBenchAnswerFile_FindsTheReferencesBesideTheQuestions()
+    {
+        using var data = Fixture.Temp();
+        WriteLlavaBench(data.Path);
+        var dir = Path.Combine(data.Path, "llava-bench-in-the-wild");
+        TestFiles.WriteJsonl(data.File("answers.jsonl"), [
+            new { question_id = 0, text = "A red ball on green grass." },
+            new { question_id = 1, text = "nothing alike" },
+        ]);
+        var run = PredictionScorer.Score(Eval.Tasks.TaskCatalog.Load().Get("llava_bench"), Path.Combine(dir, "questions.jsonl"), data.File("answers.jsonl"));
+        var m = run.Tasks[0].Metrics;
+        Assert.Equal(100.0, m["offline_token_f1/conv"], 6);
+        Assert.Equal(1, m["failed"]);   // question 2 has no prediction
+    }
+
+    [Fact]
     public void JudgeOptions_NeedAModelFromTheEnvironment()
     {
         Assert.Null(JudgeOptions.FromEnvironment(null, k => k == JudgeOptions.OpenAiKeyVariable ? "sk" : null));

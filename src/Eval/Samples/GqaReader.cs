@@ -14,7 +14,7 @@ public static class GqaReader
             var where = $"{path}#{p.Name}";
             return new EvalSample(p.Name, JsonFiles.Str(p.Value, "question", where),
                 DataFiles.ImageAt(imageRoot, path, JsonFiles.Str(p.Value, "imageId", where) + ".jpg"),
-                JsonFiles.Str(p.Value, "answer", where), Split: split, Category: JsonFiles.OptStr(p.Value, "types") , Origin: where);
+                JsonFiles.Str(p.Value, "answer", where), Split: split, Origin: where);
         }).ToList();
     }
 }

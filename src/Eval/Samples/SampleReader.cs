@@ -8,7 +8,16 @@ public static class SampleReader
     public static IReadOnlyList<EvalSample> Read(TaskDefinition task, string dataRoot, string? dataOverride = null, int? limit = null)
     {
         var imageRoot = task.ImageRoot is null ? null : DataFiles.Resolve(dataRoot, task.ImageRoot);
-        string? Aux(string? p) => p is null ? null : DataFiles.Resolve(dataRoot, p);
+        // With an explicit data file (`eval score`), companion files not found under the data root are looked
+        // for beside it by name (answers_gpt4.jsonl next to questions.jsonl).
+        string? Aux(string? p)
+        {
+            if (p is null) return null;
+            var resolved = DataFiles.Resolve(dataRoot, p);
+            if (dataOverride is null || File.Exists(resolved)) return resolved;
+            var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataOverride))!, Path.GetFileName(p));
+            return File.Exists(sibling) ? sibling : resolved;
+        }
         var files = dataOverride is not null ? [(dataOverride, "")] : DataFiles.Expand(dataRoot, task.Data);
         var samples = new List<EvalSample>();
         foreach (var (file, split) in files)
