@@ -82,6 +82,8 @@ public class EndToEndTests
         Assert.Equal(50.0, Metric(results, "scienceqa_img", "accuracy"), 4);
         Assert.Equal(2, Metric(results, "scienceqa_img", "n"));
         Assert.Equal(50.0, Metric(results, "gqa", "exact_match"), 4);
+        var sqaPrompt = JsonNode.Parse(File.ReadAllLines(Path.Combine(run.Path, "samples", "scienceqa_img.jsonl"))[0])!["prompt"]!.GetValue<string>();
+        Assert.Equal("Context: N/A\nQuestion: Which is a mammal?\nOptions: (A) frog (B) whale\nAnswer with the option's letter from the given choices directly.", sqaPrompt);
 
         Assert.Equal("fake-model", results["model"]!.GetValue<string>());
         Assert.Equal("adapters/test", results["adapter"]!.GetValue<string>());

@@ -7,11 +7,12 @@ namespace MultiLora.Eval.Tasks;
 /// <summary>
 /// Renders a task's prompt template for one sample. Placeholders:
 /// {question}; {hint} (raw, may be empty); {hint_line} ("hint\n" or nothing: LLaVA's MMBench layout);
-/// {hint_or_na} (hint or "N/A"); {options} ("\nA. x\nB. y" or nothing). The suffix follows on its own line.
+/// {hint_or_na} (hint or "N/A"); {options} ("\nA. x\nB. y" or nothing: LLaVA's MMBench layout);
+/// {options_inline} ("(A) x (B) y": LLaVA's ScienceQA CQM layout). The suffix follows on its own line.
 /// </summary>
 public static partial class PromptTemplate
 {
-    static readonly string[] Known = ["question", "hint", "hint_line", "hint_or_na", "options"];
+    static readonly string[] Known = ["question", "hint", "hint_line", "hint_or_na", "options", "options_inline"];
 
     [GeneratedRegex(@"\{([a-z_]+)\}")]
     private static partial Regex Placeholder();
@@ -34,6 +35,7 @@ public static partial class PromptTemplate
             "hint_line" => sample.Hint.Length > 0 ? sample.Hint + "\n" : "",
             "hint_or_na" => sample.Hint.Length > 0 ? sample.Hint : "N/A",
             "options" => options.ToString(),
+            "options_inline" => string.Join(" ", sample.Choices.Select(o => $"({o.Letter}) {o.Text}")),
             _ => m.Value,
         });
         return task.Suffix is null ? text : text + "\n" + task.Suffix;
