@@ -11,5 +11,6 @@ static class CommandCatalog
         Commands.ChatCommand.Create(),
         Commands.ForwardCommand.Create(),
         Commands.InspectCommand.Create(),
+        Commands.EvalCommands.Create(),
     ];
 }

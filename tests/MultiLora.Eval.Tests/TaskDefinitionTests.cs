@@ -1,0 +1,72 @@
+using MultiLora.Eval.Running;
+using MultiLora.Eval.Tasks;
+using MultiLora.Tests.Common;
+
+namespace MultiLora.Eval.Tests;
+
+public class TaskDefinitionTests
+{
+    const string Minimal = "name: mine\nformat: pope_jsonl\ndata: d/*.jsonl\nprompt: \"{question}\"\nsuffix: short_answer\nanswer_parser: pope_yes_no\nscorer: pope\nmetrics: [accuracy, f1]\nmax_new_tokens: 16\n";
+
+    [Fact]
+    public void BuiltInTasks_AllLoadWithTheStandardSuffixes()
+    {
+        var catalog = TaskCatalog.Load();
+        Assert.Equal(["gqa", "llava_bench", "mmbench", "mmvet", "pope", "scienceqa_img", "textvqa", "vizwiz", "vqav2"], catalog.All.Select(t => t.Name).Order());
+        Assert.Equal("Answer with the option's letter from the given choices directly.", catalog.Get("mmbench").Suffix);
+        Assert.Equal("Answer the question using a single word or phrase.", catalog.Get("pope").Suffix);
+        Assert.True(catalog.Get("mmbench").Circular);
+    }
+
+    [Fact]
+    public void TaskYaml_UnknownKeyIsAnErrorNamingKeyAndFile()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal + "temperature: 0\n", "my/task.yaml"));
+        Assert.Contains("my/task.yaml", e.Message);
+        Assert.Contains("'temperature'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("metrics: [accuracy, f1]", "metrics: [bleu]", "'bleu'")]
+    [InlineData("scorer: pope", "scorer: magic", "'magic'")]
+    [InlineData("\"{question}\"", "\"{questoin}\"", "{questoin}")]
+    [InlineData("max_new_tokens: 16", "max_new_tokens: lots", "'lots'")]
+    public void TaskYaml_BadValuesAreErrorsNamingThem(string from, string to, string named)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal.Replace(from, to), "t.yaml"));
+        Assert.Contains(named, e.Message);
+        Assert.Contains("t.yaml", e.Message);
+    }
+
+    [Fact]
+    public void TaskYaml_MissingRequiredKeyIsNamed()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal.Replace("scorer: pope\n", ""), "t.yaml"));
+        Assert.Contains("'scorer'", e.Message);
+    }
+
+    [Fact]
+    public void UserTask_FromAFolder_RunsWithoutCSharp()
+    {
+        using var data = Fixture.Temp();
+        using var tasks = Fixture.Temp();
+        using var run = Fixture.Temp();
+        TestFiles.WritePope(data.Path);
+        File.WriteAllText(tasks.File("mine.yaml"), Minimal.Replace("d/*.jsonl", "pope/coco_pope_random.json").Replace("name: mine", "name: pope_random_only") + "image_root: pope/val2014\n");
+        var maxNewTokens = new List<int>();
+        var model = new FakeModel(r => { maxNewTokens.Add(r.MaxNewTokens); return TestFiles.PopeReply(r.Prompt); });
+        var results = EvalRunner.Run(model, new EvalRunOptions(["pope_random_only"], data.Path, run.Path, TaskPaths: [tasks.Path]));
+        var m = results.Tasks.Single().Metrics;
+        Assert.Equal(["accuracy", "f1", "failed", "n"], m.Keys.Order());  // only the metrics asked for (plus counts)
+        Assert.Equal(100.0 * 2 / 3, m["accuracy"], 6);                     // dog TP, cat TN, horse FN
+        Assert.Equal([16, 16, 16], maxNewTokens);                          // the task's max_new_tokens reaches the model
+    }
+
+    [Fact]
+    public void MissingDataFile_IsAnErrorNamingIt()
+    {
+        using var data = Fixture.Temp();
+        var e = Assert.Throws<FileNotFoundException>(() => EvalRunner.Run(new FakeModel(_ => ""), new EvalRunOptions(["textvqa"], data.Path, data.File("run"))));
+        Assert.Contains("TextVQA_0.5.1_val.json", e.Message);
+    }
+}
