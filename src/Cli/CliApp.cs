@@ -12,5 +12,7 @@ public static class CliApp
         return root;
     }
 
-    public static int Run(string[] args) => CliErrors.Run(() => Build().Parse(args).Invoke());
+    /// <summary>Runs a command line; expected failures become one red line and exit code 1 (see <see cref="CliErrors"/>).</summary>
+    public static int Run(string[] args) =>
+        CliErrors.Run(() => Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
 }

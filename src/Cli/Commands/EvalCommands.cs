@@ -21,6 +21,7 @@ static class EvalCommands
         eval.Subcommands.Add(Score());
         eval.Subcommands.Add(Compare());
         eval.Subcommands.Add(Tasks());
+        EvalRunAction.AddTo(eval);
         return eval;
     }
 
