@@ -1,0 +1,18 @@
+namespace MultiLora.Data.Errors;
+
+/// <summary>The kinds of bad record the data pipeline recognises; each is counted separately under on_error: skip.</summary>
+public enum DataErrorKind
+{
+    /// <summary>A record that cannot be parsed (broken JSON line, wrong field types).</summary>
+    MalformedRecord,
+    /// <summary>A record without any conversation turns.</summary>
+    NoConversations,
+    /// <summary>Turns not in human/gpt alternation (after an optional leading system turn).</summary>
+    BadTurnOrder,
+    /// <summary>The image file named by the record does not exist.</summary>
+    MissingImage,
+    /// <summary>The image bytes could not be decoded.</summary>
+    UndecodableImage,
+    /// <summary>The encoder rejected the sample or it exceeds max_length.</summary>
+    TooLong,
+}
