@@ -13,6 +13,8 @@ public enum DataErrorKind
     MissingImage,
     /// <summary>The image bytes could not be decoded.</summary>
     UndecodableImage,
-    /// <summary>The encoder rejected the sample or it exceeds max_length.</summary>
+    /// <summary>The encoder threw on the sample (for example an image placeholder it cannot place).</summary>
+    EncoderRejected,
+    /// <summary>The encoded sample exceeds max_length.</summary>
     TooLong,
 }
