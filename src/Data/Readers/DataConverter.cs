@@ -40,7 +40,7 @@ public static class DataConverter
         using (var writer = new ParquetConversationWriter(output))
             foreach (var c in records)
             {
-                var bytes = c.Image is null ? null : ImageLoader.LoadBytes(c.Image, imageRoot, c.Origin);
+                var bytes = c.Image is null ? null : LoadBytes(c.Image, imageRoot, c.Origin);
                 writer.Write(c, bytes, c.Image?.Path);
                 count++;
                 if (bytes is not null) images++;
@@ -58,7 +58,7 @@ public static class DataConverter
                 string? path = null;
                 if (c.Image is { } image)
                 {
-                    path = image.Path ?? WriteImage(image.Bytes!, c, imagesFolder, outFolder);
+                    path = image.Bytes is { } bytes ? WriteImage(bytes, c, imagesFolder, outFolder) : image.Path;
                     images++;
                 }
                 writer.Write(c, path);
@@ -67,17 +67,30 @@ public static class DataConverter
         return new ConversionSummary(count, images, output);
     }
 
-    /// <summary>Writes bytes-only images as files named after the record id; the returned path is relative to the output's folder.</summary>
+    static byte[] LoadBytes(ImageSource image, string imageRoot, string origin)
+    {
+        try { return ImageLoader.LoadBytes(image, imageRoot, origin); }
+        catch (DataRecordException e) { DataErrorPolicy.Fail().Handle(e); throw; }
+    }
+
+    /// <summary>
+    /// Writes an image that arrived as bytes into the images folder: under its original relative path when it has a
+    /// safe one, else named after the record id. The returned path is relative to the output's folder.
+    /// </summary>
     static string WriteImage(byte[] bytes, Conversation c, string imagesFolder, string outFolder)
     {
-        Directory.CreateDirectory(imagesFolder);
-        var safeId = string.Concat(c.Id.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_'));
-        var file = Path.Combine(imagesFolder, safeId + Extension(bytes));
+        var file = Path.GetFullPath(Path.Combine(imagesFolder, SafeRelativePath(c.Image!.Path) ?? SafeName(c.Id) + Extension(bytes)));
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         if (File.Exists(file) && !File.ReadAllBytes(file).AsSpan().SequenceEqual(bytes))
             throw new InvalidDataException($"{c.Origin}: two records with id '{c.Id}' carry different images; cannot name the image file {file}");
         File.WriteAllBytes(file, bytes);
         return Path.GetRelativePath(outFolder, file).Replace('\\', '/');
     }
+
+    static string? SafeRelativePath(string? path) =>
+        path is null || Path.IsPathRooted(path) || path.Replace('\\', '/').Split('/').Any(part => part is ".." or "") ? null : path;
+
+    static string SafeName(string id) => string.Concat(id.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_'));
 
     static string Extension(byte[] b) =>
         b.Length >= 4 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G' ? ".png"

@@ -93,12 +93,15 @@ public sealed class ParquetConversationReader : IConversationReader
             byte[] => null,
             string { Length: > 0 } path => ImageSource.FromPath(path),
             string => null,
-            IDictionary<string, object> image => image.TryGetValue("bytes", out var b) && b is byte[] { Length: > 0 } structBytes
-                ? ImageSource.FromBytes(structBytes)
-                : Text(image, "path") is { Length: > 0 } p ? ImageSource.FromPath(p) : null,
+            // Both are kept: the bytes are the image, the path its original name (used when converting back to files).
+            IDictionary<string, object> image => StructImage(image.TryGetValue("bytes", out var b) ? b as byte[] : null, Text(image, "path")),
             _ => throw new DataRecordException(DataErrorKind.MalformedRecord, origin, $"image column holds {value.GetType().Name}, expected a {{bytes, path}} struct, bytes or a path"),
         };
     }
+
+    static ImageSource? StructImage(byte[]? bytes, string? path) =>
+        bytes is { Length: > 0 } ? new ImageSource(string.IsNullOrEmpty(path) ? null : path, bytes)
+        : string.IsNullOrEmpty(path) ? null : ImageSource.FromPath(path);
 
     static string? Text(IDictionary<string, object> row, string key) =>
         row.TryGetValue(key, out object? v) ? v switch

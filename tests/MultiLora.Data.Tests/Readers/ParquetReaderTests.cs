@@ -2,6 +2,7 @@ using MultiLora.Data.Errors;
 using MultiLora.Data.Readers;
 using MultiLora.Data.Specs;
 using MultiLora.Tests.Common;
+using Parquet;
 using Parquet.Serialization;
 
 namespace MultiLora.Data.Tests.Readers;
@@ -9,15 +10,17 @@ namespace MultiLora.Data.Tests.Readers;
 public class ParquetReaderTests
 {
     [Fact]
-    public void Read_ImageBytesStructAcrossRowGroupsAndFiles_KeepsOrderAndBytes()
+    public async Task Read_ImageBytesStructAcrossRowGroupsAndFiles_KeepsOrderAndBytes()
     {
         using var dir = Fixture.Temp();
         var all = SampleFiles.Conversations(5);
-        // Two files, the first with three row groups (2 + 2 + 1 rows... here 2 + 1), matched by a glob in the spec.
+        // Two files matched by a glob: part-0 in row groups of 2 + 1 rows, part-1 in 1 + 1.
         SampleFiles.WriteParquet(dir.File("part-0.parquet"), all.Take(3), c => SampleFiles.Png(int.Parse(c.Id[4..])), rowGroupSize: 2);
         SampleFiles.WriteParquet(dir.File("part-1.parquet"), all.Skip(3), c => SampleFiles.Png(int.Parse(c.Id[4..])), rowGroupSize: 1);
         File.WriteAllText(dir.File("spec.yaml"), "name: pq\nfiles: [part-*.parquet]\nformat: parquet\n");
 
+        using (var stream = File.OpenRead(dir.File("part-0.parquet")))
+        await using (var reader = await ParquetReader.CreateAsync(stream)) Assert.Equal(2, reader.RowGroupCount);
         var spec = SpecLoader.LoadDataset(dir.File("spec.yaml"));
         var read = ConversationReaders.Read(spec, DataErrorPolicy.Fail()).ToList();
 
