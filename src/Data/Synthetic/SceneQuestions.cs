@@ -26,7 +26,11 @@ public static class SceneQuestions
     /// <summary>"A red circle." or "A red circle on the left and a blue square on the right."</summary>
     public static string Caption(Scene scene) => scene.Shapes.Count == 1
         ? $"A {scene.Shapes[0].Name}."
-        : "A " + string.Join(" and a ", scene.Shapes.Select(s => $"{s.Name} on the {SceneVocabulary.Word(s.Position!.Value)}")) + ".";
+        : "A " + string.Join(" and a ", scene.Shapes.Select(s => $"{s.Name} {Where(s.Position!.Value)}")) + ".";
+
+    /// <summary>"on the left", "at the top".</summary>
+    static string Where(ShapePosition position) =>
+        (position is ShapePosition.Left or ShapePosition.Right ? "on the " : "at the ") + SceneVocabulary.Word(position);
 
     public static SceneQuestion Colour(Scene scene, SeededRandom random)
     {
