@@ -9,6 +9,8 @@ public enum DataErrorKind
     NoConversations,
     /// <summary>Turns not in human/gpt alternation (after an optional leading system turn).</summary>
     BadTurnOrder,
+    /// <summary>A text-only record containing the image placeholder, or an image record with more than one.</summary>
+    PlaceholderMismatch,
     /// <summary>The image file named by the record does not exist.</summary>
     MissingImage,
     /// <summary>The image bytes could not be decoded.</summary>

@@ -13,7 +13,7 @@ public class SamplePipelineTests
     static PixelTensor Flatten(RgbImage image) => new(image.Height, image.Width, [.. image.Pixels.Select(p => (float)p)]);
 
     static Conversation Good(int i, string? image = null) => new($"g{i}",
-        [new Turn(Speaker.Human, $"<image>\nquestion {i}"), new Turn(Speaker.Gpt, $"answer {i}")], image is null ? null : ImageSource.FromPath(image), $"d.json#{i}");
+        [new Turn(Speaker.Human, image is null ? $"question {i}" : $"<image>\nquestion {i}"), new Turn(Speaker.Gpt, $"answer {i}")], image is null ? null : ImageSource.FromPath(image), $"d.json#{i}");
 
     public static TheoryData<string, DataErrorKind> BadRecords => new()
     {
@@ -23,6 +23,7 @@ public class SamplePipelineTests
         { "bad-turn-order", DataErrorKind.BadTurnOrder },
         { "too-long", DataErrorKind.TooLong },
         { "encoder-rejects", DataErrorKind.EncoderRejected },
+        { "placeholder-without-image", DataErrorKind.PlaceholderMismatch },
     };
 
     static Conversation Bad(string kind, string dir) => kind switch
@@ -32,7 +33,8 @@ public class SamplePipelineTests
         "no-conversations" => Good(1) with { Turns = [] },
         "bad-turn-order" => Good(1) with { Turns = [new Turn(Speaker.Gpt, "a"), new Turn(Speaker.Human, "q")] },
         "too-long" => Good(1) with { Turns = [new Turn(Speaker.Human, string.Join(' ', Enumerable.Repeat("w", 50))), new Turn(Speaker.Gpt, "a")] },
-        _ => Good(1) with { Turns = [new Turn(Speaker.Human, "ENCODER-FAIL"), new Turn(Speaker.Gpt, "a")] },
+        "encoder-rejects" => Good(1) with { Turns = [new Turn(Speaker.Human, "ENCODER-FAIL"), new Turn(Speaker.Gpt, "a")] },
+        _ => Good(1) with { Turns = [new Turn(Speaker.Human, "<image>\nq"), new Turn(Speaker.Gpt, "a")] },
     };
 
     [Theory]
@@ -83,6 +85,22 @@ public class SamplePipelineTests
             var expected = ImageDecoder.Decode(SampleFiles.Png(i % 5), "x").Pixels.Select(p => (float)p);
             Assert.Equal(expected, samples[i].Pixels!.Values);
         }
+    }
+
+    [Fact]
+    public void StoppingEarly_EndsTheWorkersWithoutReadingTheRest()
+    {
+        var produced = 0;
+        IEnumerable<PipelineInput> Endless()
+        {
+            for (var i = 0; ; i++) { produced++; yield return new PipelineInput(Good(i), null); }
+        }
+        var pipeline = new SamplePipeline(new WordHashTestEncoder(), Flatten, new PipelineOptions { Workers = 3, Prefetch = 4 });
+
+        var first = pipeline.Run(Endless()).Take(10).Select(s => s.Origin).ToList();
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"d.json#{i}"), first);
+        Assert.InRange(produced, 10, 10 + 2 * 4 + 2); // bounded prefetch: the source is not drained
     }
 
     [Fact]
