@@ -21,6 +21,8 @@ public static class DataConverter
     {
         var inFormat = DataFormats.FromExtension(input);
         var outFormat = DataFormats.FromExtension(output);
+        if (inFormat is not (DataFormat.Json or DataFormat.Jsonl or DataFormat.Parquet))
+            throw new ArgumentException($"{input}: convert reads .json, .jsonl or .parquet in the LLaVA layout (CSV/TSV need a column mapping: use a dataset spec)");
         if (outFormat is not (DataFormat.Json or DataFormat.Jsonl or DataFormat.Parquet))
             throw new ArgumentException($"{output}: convert writes .json, .jsonl or .parquet");
         if (Path.GetFullPath(input) == Path.GetFullPath(output)) throw new ArgumentException($"{output}: output would overwrite the input");

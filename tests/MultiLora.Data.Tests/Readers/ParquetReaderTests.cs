@@ -1,4 +1,5 @@
 using MultiLora.Data.Errors;
+using MultiLora.Data.Model;
 using MultiLora.Data.Readers;
 using MultiLora.Data.Specs;
 using MultiLora.Tests.Common;
@@ -41,6 +42,19 @@ public class ParquetReaderTests
         public string? Answer { get; set; }
         public byte[]? Picture { get; set; }
         public string? Conv { get; set; }
+        public string? PicturePath { get; set; }
+    }
+
+    [Fact]
+    public async Task Read_PathStringImageColumn_GivesPathImage()
+    {
+        using var dir = Fixture.Temp();
+        await ParquetSerializer.SerializeAsync(new[] { new QaRow { Question = "q", Answer = "a", PicturePath = "imgs/3.jpg" } }, dir.File("p.parquet"));
+
+        var c = Assert.Single(new ParquetConversationReader().Read(dir.File("p.parquet"), new ColumnMapping { Question = "Question", Answer = "Answer", Image = "PicturePath" }, DataErrorPolicy.Fail()));
+
+        Assert.Equal(ImageSource.FromPath("imgs/3.jpg").Path, c.Image!.Path);
+        Assert.Null(c.Image.Bytes);
     }
 
     [Fact]
