@@ -34,7 +34,7 @@ public static class DatasetInspector
         var rendered = new List<string>();
         int imageSamples = 0, textSamples = 0, overMax = 0;
 
-        foreach (var input in source.Images.Concat(source.Texts))
+        foreach (var input in source.Main.Concat(source.TextOnly))
         {
             var c = input.Conversation;
             try

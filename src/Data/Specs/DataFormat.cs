@@ -3,7 +3,11 @@ namespace MultiLora.Data.Specs;
 /// <summary>The file formats a dataset can be read from.</summary>
 public enum DataFormat { Json, Jsonl, Parquet, Csv, Tsv }
 
-/// <summary>Whether a dataset's samples carry images (<see cref="Image"/>) or are text-only instruction data (<see cref="Text"/>).</summary>
+/// <summary>
+/// What a dataset is declared to hold: image-instruction data or text-only instruction data. Mixing itself goes by
+/// each record (with or without an image), since image datasets such as llava_v1_5_mix665k also hold text-only
+/// records; the kind documents intent and is reported by inspect.
+/// </summary>
 public enum DatasetKind { Image, Text }
 
 public static class DataFormats

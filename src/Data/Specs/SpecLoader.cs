@@ -26,8 +26,6 @@ public static partial class SpecLoader
         var textMix = raw.TextMix ?? 0;
         if (textMix is < 0 or >= 1) throw new InvalidDataException($"{path}: text_mix must be in [0, 1), got {textMix}");
         var datasets = raw.Datasets.Select((d, i) => ToDataset(d, folder, path, i)).ToList();
-        if (textMix > 0 && !datasets.Any(d => d.Kind == DatasetKind.Text))
-            throw new InvalidDataException($"{path}: text_mix is {textMix} but no dataset has kind: text");
         return new MixtureSpec { Datasets = datasets, TextMix = textMix, Seed = raw.Seed ?? MixtureSpec.DefaultSeed };
     }
 

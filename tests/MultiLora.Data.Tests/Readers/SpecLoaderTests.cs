@@ -70,13 +70,4 @@ public class SpecLoaderTests
         Assert.Contains("on_error 'ignore' is not one of fail|skip", Assert.Throws<InvalidDataException>(() => SpecLoader.LoadMixture(dir.File("e.yaml"))).Message);
         Assert.Contains("nope-*.json", Assert.Throws<FileNotFoundException>(() => SpecLoader.LoadMixture(dir.File("m.yaml"))).Message);
     }
-
-    [Fact]
-    public void Load_TextMixWithoutTextDataset_Refused()
-    {
-        using var dir = Fixture.Temp();
-        File.WriteAllText(dir.File("a.json"), "[]");
-        File.WriteAllText(dir.File("s.yaml"), "text_mix: 0.2\ndatasets:\n  - files: [a.json]\n");
-        Assert.Contains("no dataset has kind: text", Assert.Throws<InvalidDataException>(() => SpecLoader.LoadMixture(dir.File("s.yaml"))).Message);
-    }
 }
