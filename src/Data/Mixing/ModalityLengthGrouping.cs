@@ -1,3 +1,5 @@
+using MultiLora.Data.Model;
+
 namespace MultiLora.Data.Mixing;
 
 /// <summary>
@@ -12,6 +14,17 @@ namespace MultiLora.Data.Mixing;
 /// </summary>
 public static class ModalityLengthGrouping
 {
+    /// <summary>
+    /// LLaVA's modality_lengths entry for a record: the number of whitespace-separated words over all turns,
+    /// positive with an image, negative without. (LLaVA asserts on 0; an empty record counts as 1 word here,
+    /// the validator rejects it later anyway.)
+    /// </summary>
+    public static int ModalityLength(Conversation conversation)
+    {
+        var words = Math.Max(1, conversation.Turns.Sum(t => t.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length));
+        return conversation.HasImage ? words : -words;
+    }
+
     /// <summary>
     /// The batches of one epoch, each a list of sample indices of one modality (each world_size chunk of a
     /// megabatch is one batch, as HF's trainer slices the flattened order). Pass a generator seeded per epoch.

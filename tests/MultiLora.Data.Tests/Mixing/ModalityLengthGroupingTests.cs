@@ -1,3 +1,4 @@
+using MultiLora.Data.Model;
 using MultiLora.Data.Mixing;
 
 namespace MultiLora.Data.Tests.Mixing;
@@ -58,6 +59,14 @@ public class ModalityLengthGroupingTests
         var c = ModalityLengthGrouping.GroupedIndices(lengths, 4, 2, new SeededRandom(5, "epoch", 1));
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void ModalityLength_CountsWordsAndSignsByImage()
+    {
+        var turns = new[] { new Turn(Speaker.Human, "<image>\nwhat is  this"), new Turn(Speaker.Gpt, "a red circle") };
+        Assert.Equal(7, ModalityLengthGrouping.ModalityLength(new Conversation("a", turns, ImageSource.FromPath("x.png"), "o")));
+        Assert.Equal(-7, ModalityLengthGrouping.ModalityLength(new Conversation("a", turns, null, "o")));
     }
 
     [Fact]
