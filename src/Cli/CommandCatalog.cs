@@ -12,5 +12,6 @@ static class CommandCatalog
         Commands.ForwardCommand.Create(),
         Commands.InspectCommand.Create(),
         Commands.EvalCommands.Create(),
+        Commands.DataCommands.Create(),
     ];
 }
