@@ -14,9 +14,6 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public LlamaConfig Config { get; }
     public RotaryEmbedding Rotary { get; }
 
-    /// <summary>Gradient checkpointing: recompute each block in backward instead of keeping its activations.</summary>
-    public Func<LlamaDecoderLayer, Tensor, (Tensor, Tensor), Tensor>? CheckpointedBlock { get; set; }
-
     public LlamaModel(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaModel))
     {
         Config = c;
@@ -40,12 +37,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         positions ??= arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, dtype: ScalarType.Int64, device: inputsEmbeds.device).expand(b, t);
         var rope = Rotary.Tables(positions, inputsEmbeds.dtype);
         var h = inputsEmbeds;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            h = CheckpointedBlock is { } checkpointed && cache is null && mask is null && is_grad_enabled()
-                ? checkpointed(layers[i], h, rope)
-                : layers[i].Forward(h, rope, mask, cache, i);
-        }
+        for (int i = 0; i < layers.Count; i++) h = layers[i].Forward(h, rope, mask, cache, i);
         return norm.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using MultiLora.Data.Images;
 using MultiLora.Llava.Model;
 using MultiLora.Llava.Sessions;
 
@@ -16,7 +15,7 @@ sealed class ModelOptions
     readonly Option<string> _device = new("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "cpu" };
     readonly Option<string> _dtype = new("--dtype") { Description = "float32, bfloat16 or float16.", DefaultValueFactory = _ => "float32" };
     readonly Option<string?> _template = new("--template") { Description = "Conversation template (vicuna_v1, llava_hf, plain, llama_2, chatml, or a YAML file). Default: llava_hf for a checkpoint, vicuna_v1 for a composition." };
-    readonly Option<string> _aspect = new("--image-aspect") { Description = "crop (CLIPImageProcessor) or pad (LLaVA-1.5 expand to square).", DefaultValueFactory = _ => "crop" };
+    readonly Option<string?> _aspect = new("--image-aspect") { Description = "crop (CLIPImageProcessor) or pad (LLaVA-1.5 expand to square). Default: what the model was trained with (multilora.json), else crop." };
     readonly Option<int?> _resolution = new("--resolution") { Description = "Image resolution (a multiple of the patch size); position embeddings are interpolated when it differs from the tower's." };
     readonly Option<int?> _featureLayer = new("--vision-feature-layer") { Description = "Override the config's vision_feature_layer (e.g. -2)." };
     readonly Option<string?> _select = new("--vision-feature-select") { Description = "Override vision_feature_select_strategy: default (drop CLS) or full." };
@@ -32,12 +31,7 @@ sealed class ModelOptions
         p.GetValue(_device)!,
         p.GetValue(_dtype)!,
         p.GetValue(_template),
-        p.GetValue(_aspect) switch
-        {
-            "crop" => AspectMode.Crop,
-            "pad" => AspectMode.Pad,
-            var other => throw new ArgumentException($"--image-aspect {other}: expected crop or pad"),
-        },
+        p.GetValue(_aspect) is { } aspect ? ModelSettings.ParseAspect(aspect, "--image-aspect") : null,
         p.GetValue(_resolution),
         p.GetValue(_featureLayer),
         p.GetValue(_select) is { } s ? LlavaConfig.ParseSelect(s, "--vision-feature-select") : null);

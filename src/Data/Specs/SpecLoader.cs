@@ -1,7 +1,4 @@
-using System.Text.RegularExpressions;
 using MultiLora.Data.Errors;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
 namespace MultiLora.Data.Specs;
@@ -11,7 +8,7 @@ namespace MultiLora.Data.Specs;
 /// and the file (a typo such as "image_rot" must not silently fall back to a default). Relative paths and
 /// globs resolve against the spec file's folder.
 /// </summary>
-public static partial class SpecLoader
+public static class SpecLoader
 {
     /// <summary>Loads a mixture; a file holding one dataset (no "datasets" key) becomes a mixture of that one.</summary>
     public static MixtureSpec LoadMixture(string path)
@@ -40,17 +37,7 @@ public static partial class SpecLoader
     static T Deserialize<T>(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: spec file not found", path);
-        var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-        try
-        {
-            return deserializer.Deserialize<T>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: spec file is empty");
-        }
-        catch (YamlException e)
-        {
-            var unknown = UnknownProperty().Match(e.Message + " " + e.InnerException?.Message);
-            var what = unknown.Success ? $"unknown key '{ToSnake(unknown.Groups[1].Value)}'" : (e.InnerException?.Message ?? e.Message);
-            throw new InvalidDataException($"{path}: line {e.Start.Line}: {what}", e);
-        }
+        return StrictYaml.Read<T>(path);
     }
 
     static DatasetSpec ToDataset(RawDataset raw, string folder, string path, int index)
@@ -84,10 +71,6 @@ public static partial class SpecLoader
 
     static string Folder(string path) => Path.GetDirectoryName(Path.GetFullPath(path))!;
 
-    static string ToSnake(string name) => UnderscoredNamingConvention.Instance.Apply(name);
-
-    [GeneratedRegex("Property '([^']+)' not found")]
-    private static partial Regex UnknownProperty();
 
     // YAML shapes: mutable, nullable so that "absent" is distinguishable and defaults live in the records above.
     sealed class RawDataset

@@ -6,6 +6,7 @@ using MultiLora.Data.Text;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Llava.Generation;
 using MultiLora.Llava.Model;
+using MultiLora.Lora.Peft;
 using static TorchSharp.torch;
 
 namespace MultiLora.Llava.Sessions;
@@ -33,6 +34,7 @@ public sealed class LlavaSession : IDisposable
 
     public static LlavaSession Open(SessionOptions options)
     {
+        options = options.Resolve();
         var source = options.Source;
         source.Validate();
         var device = TorchRuntime.ResolveDevice(options.Device);
@@ -46,8 +48,10 @@ public sealed class LlavaSession : IDisposable
         if (model.Config.ImageTokenId != imageTokenId)
             throw new InvalidDataException($"{source}: config image_token_index {model.Config.ImageTokenId} differs from the tokenizer's <image> id {imageTokenId}");
         var images = new ImagePreprocessor(PreprocessorConfig(source, model.Config),
-            new ImagePreprocessOptions(options.Resolution, options.Aspect, model.Config.Vision.PatchSize));
-        return new LlavaSession(model, tokenizer, images, TemplateCatalog.Get(options.ResolveTemplate()), device, options);
+            new ImagePreprocessOptions(options.Resolution, options.Aspect!.Value, model.Config.Vision.PatchSize));
+        if (source.AdapterDir is { } adapter) PeftAdapter.Load(adapter, model);
+        model.eval();
+        return new LlavaSession(model, tokenizer, images, TemplateCatalog.Get(options.Template!), device, options);
     }
 
     /// <summary>preprocessor_config.json of the llava or vision folder; CLIP's defaults at the tower's size otherwise.</summary>

@@ -9,11 +9,24 @@ public sealed record SessionOptions(
     string Device = "cpu",
     string DType = "float32",
     string? Template = null,
-    AspectMode Aspect = AspectMode.Crop,
+    AspectMode? Aspect = null,
     int? Resolution = null,
     int? VisionFeatureLayer = null,
     FeatureSelect? FeatureSelect = null)
 {
-    /// <summary>llava-hf checkpoints are prompted "USER: &lt;image&gt;\n... ASSISTANT:"; a fresh composition follows LLaVA-1.5 (vicuna_v1).</summary>
-    public string ResolveTemplate() => Template ?? (Source.IsComposition ? "vicuna_v1" : "llava_hf");
+    /// <summary>
+    /// Explicit options win; then multilora.json of the adapter or model folder (what training used);
+    /// then llava-hf's conventions for a checkpoint ("USER: &lt;image&gt;\n... ASSISTANT:", crop) and
+    /// LLaVA-1.5's for a fresh composition (vicuna_v1).
+    /// </summary>
+    public SessionOptions Resolve()
+    {
+        var saved = ModelSettings.Read(Source.AdapterDir) ?? ModelSettings.Read(Source.ModelDir);
+        return this with
+        {
+            Template = Template ?? saved?.Template ?? (Source.IsComposition ? "vicuna_v1" : "llava_hf"),
+            Aspect = Aspect ?? (saved?.Aspect is { } a ? ModelSettings.ParseAspect(a, "multilora.json aspect") : AspectMode.Crop),
+            Resolution = Resolution ?? saved?.Resolution,
+        };
+    }
 }

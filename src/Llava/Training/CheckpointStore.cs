@@ -1,0 +1,63 @@
+using MultiLora.Core.Safetensors;
+using MultiLora.Llava.Checkpoints;
+using MultiLora.Lora.Peft;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiLora.Llava.Training;
+
+/// <summary>
+/// Training checkpoints under OUTPUT/checkpoint-STEP: the trainable weights (trainable.safetensors, by
+/// module name), the optimizer state, the trainer state (step, data position, RNG), and for LoRA runs a
+/// peft adapter folder. Written atomically; the newest complete one is what --resume picks.
+/// </summary>
+public static class CheckpointStore
+{
+    public const string Prefix = "checkpoint-";
+    const string TrainableFile = "trainable.safetensors";
+    const string OptimizerFile = "optimizer.bin";
+    public const string AdapterFolder = "adapter";
+
+    public static string Save(string outputDir, TrainableParameters trainable, optim.Optimizer optimizer, TrainState state, nn.Module model, string? baseModel)
+    {
+        string dir = Path.Combine(outputDir, $"{Prefix}{state.Step}");
+        AtomicDirectory.Write(dir, temp =>
+        {
+            SafetensorsWriter.Write(Path.Combine(temp, TrainableFile), trainable.All.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)));
+            optimizer.save_state_dict(Path.Combine(temp, OptimizerFile));
+            state.Write(temp);
+            if (trainable.Lora is { } lora) PeftAdapter.Save(Path.Combine(temp, AdapterFolder), model, lora, baseModel);
+        });
+        return dir;
+    }
+
+    /// <summary>The newest checkpoint folder in <paramref name="outputDir"/>, or null.</summary>
+    public static string? Latest(string outputDir) =>
+        !Directory.Exists(outputDir) ? null
+        : Directory.GetDirectories(outputDir, Prefix + "*")
+            .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)[Prefix.Length..], out var step), Step: step))
+            .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, TrainState.FileName)))
+            .OrderByDescending(x => x.Step)
+            .Select(x => x.Dir)
+            .FirstOrDefault();
+
+    /// <summary>Restores weights and optimizer state; returns the trainer state.</summary>
+    public static TrainState Load(string dir, TrainableParameters trainable, optim.Optimizer optimizer)
+    {
+        using (var file = SafetensorsFile.Open(Path.Combine(dir, TrainableFile)))
+        using (no_grad())
+        {
+            foreach (var (name, p) in trainable.All)
+            {
+                if (!file.Tensors.ContainsKey(name))
+                    throw new InvalidDataException($"{file.Path}: no tensor '{name}' (the checkpoint was made with another method or model)");
+                using var value = file.Load(name);
+                if (!value.shape.SequenceEqual(p.shape))
+                    throw new InvalidDataException($"{file.Path}: '{name}' is [{string.Join(", ", value.shape)}], the model's is [{string.Join(", ", p.shape)}]");
+                p.copy_(value);
+            }
+        }
+        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        return TrainState.Read(dir);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using MultiLora.Data.Specs;
+using YamlDotNet.RepresentationModel;
+
+namespace MultiLora.Llava.Training.Recipes;
+
+/// <summary>Reads a recipe YAML, applies --set key.path=value overrides, and resolves relative paths.</summary>
+public static class RecipeLoader
+{
+    public static TrainRecipe Load(string? path, IReadOnlyList<string> overrides)
+    {
+        var root = new YamlMappingNode();
+        string origin = path ?? "built-in defaults";
+        if (path is not null)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: recipe not found", path);
+            var stream = new YamlStream();
+            using (var reader = new StringReader(File.ReadAllText(path))) stream.Load(reader);
+            if (stream.Documents.Count > 0)
+                root = stream.Documents[0].RootNode as YamlMappingNode ?? throw new InvalidDataException($"{path}: a recipe is a YAML mapping");
+        }
+        foreach (var o in overrides) Apply(root, o);
+
+        var writer = new StringWriter(CultureInfo.InvariantCulture);
+        new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
+        string text = writer.ToString().TrimEnd().TrimEnd('.').TrimEnd();
+        var recipe = text is "" or "{}" ? new TrainRecipe() : StrictYaml.Parse<TrainRecipe>(text, overrides.Count > 0 ? $"{origin} with --set {string.Join(" ", overrides)}" : origin);
+        _ = recipe.ParsedMethod;
+        Validate(recipe, origin);
+        if (path is not null) ResolvePaths(recipe, Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return recipe;
+    }
+
+    /// <summary>"lora.rank=64": walks/creates the mapping path and sets the scalar.</summary>
+    static void Apply(YamlMappingNode root, string assignment)
+    {
+        int eq = assignment.IndexOf('=');
+        if (eq <= 0) throw new ArgumentException($"--set {assignment}: expected key.path=value");
+        var keys = assignment[..eq].Trim().Split('.');
+        string value = assignment[(eq + 1)..].Trim();
+        var node = root;
+        foreach (var key in keys[..^1])
+        {
+            var k = new YamlScalarNode(key);
+            if (!node.Children.TryGetValue(k, out var child) || child is not YamlMappingNode map)
+            {
+                map = new YamlMappingNode();
+                node.Children[k] = map;
+            }
+            node = map;
+        }
+        node.Children[new YamlScalarNode(keys[^1])] = value.StartsWith('[')
+            ? ParseFlowSequence(value)
+            : new YamlScalarNode(value);
+    }
+
+    static YamlSequenceNode ParseFlowSequence(string value) =>
+        new(value.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => new YamlScalarNode(v)));
+
+    static void Validate(TrainRecipe r, string origin)
+    {
+        void Require(bool ok, string message)
+        {
+            if (!ok) throw new InvalidDataException($"{origin}: {message}");
+        }
+        Require(r.Stage is 1 or 2, $"stage must be 1 or 2, got {r.Stage}");
+        Require(r.BatchSize > 0, $"batch_size must be positive, got {r.BatchSize}");
+        Require(r.GradAccum > 0, $"grad_accum must be positive, got {r.GradAccum}");
+        Require(r.Epochs > 0 || r.MaxSteps > 0, "set epochs or max_steps");
+        Require(r.Lora.Rank > 0, $"lora.rank must be positive, got {r.Lora.Rank}");
+        Require(r.Optim.Lr > 0, $"optim.lr must be positive, got {r.Optim.Lr}");
+        Require(r.Optim.WarmupRatio is >= 0 and < 1, $"optim.warmup_ratio must be in [0, 1), got {r.Optim.WarmupRatio}");
+        Require(r.Optim.Schedule is "cosine" or "linear" or "constant", $"optim.schedule '{r.Optim.Schedule}' is not cosine|linear|constant");
+        Require(r.Quant.Type is "nf4" or "int8", $"quant.type '{r.Quant.Type}' is not nf4|int8");
+        Require(r.Data.Aspect is "pad" or "crop", $"data.aspect '{r.Data.Aspect}' is not pad|crop");
+    }
+
+    static void ResolvePaths(TrainRecipe r, string folder)
+    {
+        string? Full(string? p) => p is null ? null : Path.GetFullPath(p, folder);
+        r.Model.Path = Full(r.Model.Path);
+        r.Model.Vision = Full(r.Model.Vision);
+        r.Model.Language = Full(r.Model.Language);
+        r.Model.Projector = Full(r.Model.Projector);
+        r.Data.Mixture = Full(r.Data.Mixture);
+        r.Data.Eval = Full(r.Data.Eval);
+        r.OutputDir = Full(r.OutputDir)!;
+    }
+}

@@ -1,0 +1,109 @@
+namespace MultiLora.Llava.Training.Recipes;
+
+/// <summary>What is trained. Stage 1 trains the projector only; stage 2 the language model as <see cref="TrainRecipe.Method"/> says.</summary>
+public enum TrainMethod { Projector, Full, Lora, Qlora }
+
+/// <summary>
+/// A training recipe (YAML, snake_case keys; unknown keys are errors). Every default lives here.
+/// Paths are relative to the recipe file. Overridable from the CLI: --set lora.rank=64.
+/// </summary>
+public sealed class TrainRecipe
+{
+    public ModelSection Model { get; set; } = new();
+    public DataSection Data { get; set; } = new();
+    /// <summary>1 = feature alignment (projector only, plain template); 2 = instruction tuning.</summary>
+    public int Stage { get; set; } = 2;
+    public string Method { get; set; } = "lora";
+    /// <summary>Conversation template; null: plain for stage 1, vicuna_v1 for stage 2.</summary>
+    public string? Template { get; set; }
+    public LoraSection Lora { get; set; } = new();
+    public QuantSection Quant { get; set; } = new();
+    public OptimSection Optim { get; set; } = new();
+    public int BatchSize { get; set; } = 4;
+    public int GradAccum { get; set; } = 1;
+    public int Epochs { get; set; } = 1;
+    /// <summary>Stop after this many optimizer steps (null: run the epochs).</summary>
+    public int? MaxSteps { get; set; }
+    /// <summary>Held-out loss every N steps (0: never).</summary>
+    public int EvalEvery { get; set; }
+    /// <summary>Checkpoint every N steps (0: only at the end).</summary>
+    public int SaveEvery { get; set; }
+    public int LogEvery { get; set; } = 1;
+    public int Seed { get; set; }
+    public string Dtype { get; set; } = "float32";
+    public string Device { get; set; } = "cpu";
+    public string OutputDir { get; set; } = "runs/train";
+
+    public TrainMethod ParsedMethod => Method.ToLowerInvariant() switch
+    {
+        "projector" => TrainMethod.Projector,
+        "full" => TrainMethod.Full,
+        "lora" => TrainMethod.Lora,
+        "qlora" => TrainMethod.Qlora,
+        _ => throw new InvalidDataException($"method '{Method}' is not one of projector|full|lora|qlora"),
+    };
+
+    /// <summary>Stage 1 always trains the projector alone (LLaVA's feature alignment).</summary>
+    public TrainMethod EffectiveMethod => Stage == 1 ? TrainMethod.Projector : ParsedMethod;
+
+    public string EffectiveTemplate => Template ?? (Stage == 1 ? "plain" : "vicuna_v1");
+}
+
+public sealed class ModelSection
+{
+    /// <summary>A llava checkpoint folder (or a previous stage's output).</summary>
+    public string? Path { get; set; }
+    /// <summary>Compose instead: CLIP folder + Llama folder (+ projector weights).</summary>
+    public string? Vision { get; set; }
+    public string? Language { get; set; }
+    public string? Projector { get; set; }
+}
+
+public sealed class DataSection
+{
+    /// <summary>A mixture (or single dataset) spec YAML.</summary>
+    public string? Mixture { get; set; }
+    /// <summary>Held-out spec for eval loss (optional).</summary>
+    public string? Eval { get; set; }
+    public int MaxLength { get; set; } = 2048;
+    /// <summary>Image resolution (null: the tower's own).</summary>
+    public int? Resolution { get; set; }
+    public string Aspect { get; set; } = "pad";
+    public int Workers { get; set; } = 1;
+    /// <summary>LLaVA's group_by_modality_length: batches of one modality and similar length.</summary>
+    public bool GroupByModalityLength { get; set; } = true;
+}
+
+public sealed class LoraSection
+{
+    public int Rank { get; set; } = 8;
+    public double? Alpha { get; set; }
+    public double Dropout { get; set; }
+    public List<string> Targets { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+    public bool Rslora { get; set; }
+
+    /// <summary>The scaling study's convention: alpha = 2 x rank unless given.</summary>
+    public double EffectiveAlpha => Alpha ?? 2.0 * Rank;
+}
+
+public sealed class QuantSection
+{
+    public string Type { get; set; } = "nf4";
+    public bool DoubleQuant { get; set; } = true;
+    public int BlockSize { get; set; } = 64;
+}
+
+public sealed class OptimSection
+{
+    public double Lr { get; set; } = 2e-4;
+    /// <summary>The projector's learning rate in stage 2 (LLaVA-1.5 LoRA: 2e-5); null: same as lr.</summary>
+    public double? ProjectorLr { get; set; }
+    public double WeightDecay { get; set; }
+    public double Beta1 { get; set; } = 0.9;
+    public double Beta2 { get; set; } = 0.999;
+    public double Eps { get; set; } = 1e-8;
+    public double WarmupRatio { get; set; } = 0.03;
+    /// <summary>cosine | linear | constant (after warmup).</summary>
+    public string Schedule { get; set; } = "cosine";
+    public double MaxGradNorm { get; set; } = 1.0;
+}
