@@ -1,0 +1,46 @@
+using MultiLora.Lora.Surgery;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiLora.Lora.Quantization;
+
+/// <summary>Turns full-precision linears into quantized ones, layer by layer, so peak memory stays near one layer's weight.</summary>
+public static class Quantizer
+{
+    /// <summary>
+    /// Quantize-on-load: builds the quantized module for a linear weight (and bias) and, when
+    /// <paramref name="disposeInput"/>, disposes the full-precision tensors right away.
+    /// </summary>
+    public static Module<Tensor, Tensor> FromWeight(Tensor weight, Tensor? bias, QuantConfig cfg, bool disposeInput = true)
+    {
+        Module<Tensor, Tensor> layer = cfg.Type switch
+        {
+            QuantType.Nf4 => Nf4Linear.FromWeight(weight, bias, cfg.BlockSize, cfg.DoubleQuant),
+            QuantType.Int8 => Int8Linear.FromWeight(weight, bias),
+            _ => throw new ArgumentException($"quantization type {cfg.Type} is not supported"),
+        };
+        if (disposeInput) { weight.Dispose(); bias?.Dispose(); }
+        return layer;
+    }
+
+    /// <summary>
+    /// Replaces every nn.Linear under <paramref name="prefix"/> (e.g. "model.language_model.") that the
+    /// config does not skip by its quantized version, disposing each original after its replacement.
+    /// Returns the replaced module paths.
+    /// </summary>
+    public static List<string> QuantizeLinears(Module root, string prefix, QuantConfig cfg)
+    {
+        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path));
+        var done = new List<string>(targets.Count);
+        foreach (var (path, module) in targets)
+        {
+            var linear = (Linear)module;
+            var quantized = FromWeight(linear.weight, linear.bias, cfg, disposeInput: false);
+            ModuleSurgery.Replace(root, path, quantized);
+            linear.Dispose();
+            done.Add(path);
+        }
+        return done;
+    }
+}
