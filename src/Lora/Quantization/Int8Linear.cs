@@ -23,20 +23,23 @@ public sealed class Int8Linear : Module<Tensor, Tensor>, IQuantizedLinear
 
     Int8Linear(Tensor codes, Tensor rowAbsmax, Tensor? bias) : base(nameof(Int8Linear))
     {
-        weight = codes; SCB = rowAbsmax;
+        weight = codes.DetachFromDisposeScope(); SCB = rowAbsmax.DetachFromDisposeScope();
         OutFeatures = codes.shape[0]; InFeatures = codes.shape[1];
-        this.bias = bias is null ? null : new Parameter(bias, requires_grad: false);
+        this.bias = bias is null ? null : (Parameter)new Parameter(bias, requires_grad: false).DetachFromDisposeScope();
         RegisterComponents();
     }
 
     public static Int8Linear FromWeight(Tensor weight, Tensor? bias = null)
     {
         if (weight.dim() != 2) throw new ArgumentException($"Int8Linear: weight must be [out, in], got [{string.Join(", ", weight.shape)}]");
-        using var scope = NewDisposeScope();
-        var (codes, rows) = Quantize(weight.detach());
-        var b = bias?.detach().clone();
-        var layer = new Int8Linear(codes.MoveToOuterDisposeScope(), rows.MoveToOuterDisposeScope(), b?.MoveToOuterDisposeScope());
-        return layer;
+        Tensor codes, rows; Tensor? b;
+        using (var scope = NewDisposeScope())
+        {
+            (codes, rows) = Quantize(weight.detach());
+            b = bias?.detach().clone();
+            codes.MoveToOuterDisposeScope(); rows.MoveToOuterDisposeScope(); b?.MoveToOuterDisposeScope();
+        }
+        return new Int8Linear(codes, rows, b);
     }
 
     public static Int8Linear FromState(Tensor codes, Tensor rowAbsmax, Tensor? bias, string where)
@@ -69,10 +72,11 @@ public sealed class Int8Linear : Module<Tensor, Tensor>, IQuantizedLinear
         if (newWeight.shape[0] != OutFeatures || newWeight.shape[1] != InFeatures)
             throw new ArgumentException($"Int8Linear.Requantize: weight [{string.Join(", ", newWeight.shape)}] does not match [{OutFeatures}, {InFeatures}]");
         using var scope = NewDisposeScope();
-        var (codes, rows) = Quantize(newWeight.detach());
+        var (codes, rows) = Quantize(newWeight.detach().to(weight.device));
         var oldW = weight; var oldS = SCB;
-        weight = codes.to(oldW.device).MoveToOuterDisposeScope();
-        SCB = rows.to(oldS.device).MoveToOuterDisposeScope();
+        // Detached (not moved to an outer scope): the module owns the new state beyond any caller's scope.
+        weight = codes.DetachFromDisposeScope();
+        SCB = rows.DetachFromDisposeScope();
         ConditionallyRegisterBuffer(nameof(weight), weight);
         ConditionallyRegisterBuffer(nameof(SCB), SCB);
         oldW.Dispose(); oldS.Dispose();

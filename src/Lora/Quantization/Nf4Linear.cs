@@ -38,11 +38,12 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
               Tensor packed, Tensor absmax, Tensor? nestedAbsmax, Tensor? nestedOffset, Tensor? bias) : base(nameof(Nf4Linear))
     {
         OutFeatures = outFeatures; InFeatures = inFeatures; BlockSize = blockSize; OriginalDType = originalDType;
-        weight = packed;
-        this.absmax = absmax;
-        nested_absmax = nestedAbsmax;
-        nested_offset = nestedOffset;
-        this.bias = bias is null ? null : new Parameter(bias, requires_grad: false);
+        // Detached from any dispose scope: the module owns these until it is disposed.
+        weight = packed.DetachFromDisposeScope();
+        this.absmax = absmax.DetachFromDisposeScope();
+        nested_absmax = nestedAbsmax?.DetachFromDisposeScope();
+        nested_offset = nestedOffset?.DetachFromDisposeScope();
+        this.bias = bias is null ? null : (Parameter)new Parameter(bias, requires_grad: false).DetachFromDisposeScope();
         RegisterComponents();
     }
 
@@ -50,13 +51,15 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
     public static Nf4Linear FromWeight(Tensor weight, Tensor? bias = null, int blockSize = Nf4.DefaultBlockSize, bool doubleQuant = true)
     {
         if (weight.dim() != 2) throw new ArgumentException($"Nf4Linear: weight must be [out, in], got [{string.Join(", ", weight.shape)}]");
-        using var scope = NewDisposeScope();
-        var (packed, absmax, nested, offset) = QuantizeState(weight.detach(), blockSize, doubleQuant);
-        var b = bias?.detach().clone();
-        var layer = new Nf4Linear(weight.shape[0], weight.shape[1], blockSize, weight.dtype, packed, absmax, nested, offset, b);
-        packed.MoveToOuterDisposeScope(); absmax.MoveToOuterDisposeScope();
-        nested?.MoveToOuterDisposeScope(); offset?.MoveToOuterDisposeScope(); b?.MoveToOuterDisposeScope();
-        return layer;
+        Tensor packed, absmax; Tensor? nested, offset, b;
+        using (var scope = NewDisposeScope())
+        {
+            (packed, absmax, nested, offset) = QuantizeState(weight.detach(), blockSize, doubleQuant);
+            b = bias?.detach().clone();
+            packed.MoveToOuterDisposeScope(); absmax.MoveToOuterDisposeScope();
+            nested?.MoveToOuterDisposeScope(); offset?.MoveToOuterDisposeScope(); b?.MoveToOuterDisposeScope();
+        }
+        return new Nf4Linear(weight.shape[0], weight.shape[1], blockSize, weight.dtype, packed, absmax, nested, offset, b);
     }
 
     /// <summary>Builds a layer from stored state (bitsandbytes checkpoint tensors), checking sizes.</summary>
@@ -106,19 +109,20 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
         if (newWeight.shape[0] != OutFeatures || newWeight.shape[1] != InFeatures)
             throw new ArgumentException($"Nf4Linear.Requantize: weight [{string.Join(", ", newWeight.shape)}] does not match [{OutFeatures}, {InFeatures}]");
         using var scope = NewDisposeScope();
-        var (packed, am, nested, offset) = QuantizeState(newWeight.detach(), BlockSize, DoubleQuant);
-        Swap(ref weight, packed.MoveToOuterDisposeScope(), nameof(weight));
-        Swap(ref absmax, am.MoveToOuterDisposeScope(), nameof(absmax));
-        if (nested is not null) Swap(ref nested_absmax!, nested.MoveToOuterDisposeScope(), nameof(nested_absmax));
-        if (offset is not null) Swap(ref nested_offset!, offset.MoveToOuterDisposeScope(), nameof(nested_offset));
+        var (packed, am, nested, offset) = QuantizeState(newWeight.detach().to(weight.device), BlockSize, DoubleQuant);
+        // Detached (not moved to an outer scope): the module owns the new state beyond any caller's scope.
+        Swap(ref weight, packed, nameof(weight));
+        Swap(ref absmax, am, nameof(absmax));
+        if (nested is not null) Swap(ref nested_absmax!, nested, nameof(nested_absmax));
+        if (offset is not null) Swap(ref nested_offset!, offset, nameof(nested_offset));
     }
 
     void Swap(ref Tensor field, Tensor value, string name)
     {
         var old = field;
-        field = value.to(old.device);
+        field = value.DetachFromDisposeScope();
         ConditionallyRegisterBuffer(name, field);
-        if (!ReferenceEquals(old, field)) old.Dispose();
+        old.Dispose();
     }
 
     public long StorageBytes =>
