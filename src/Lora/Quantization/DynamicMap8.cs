@@ -6,8 +6,11 @@ namespace MultiLora.Lora.Quantization;
 /// <summary>
 /// bitsandbytes' signed dynamic 8-bit map (create_dynamic_map(signed=True, max_exponent_bits=7,
 /// total_bits=8)) and its blockwise quantizer, used for the double quantization of NF4 absmax values.
-/// The map is built with the same float32 torch ops as the Python (linspace, means, scaling), so the
-/// 256 values are the same floats.
+/// The map is built with the same float32 torch ops as the Python (linspace, means, scaling). Those
+/// ops are not bit-reproducible across CPUs (libtorch's vectorised linspace rounds differently with
+/// AVX2, AVX-512 or NEON widths), so bitsandbytes' own map differs by an ulp here and there between
+/// machines; that is why checkpoints carry "nested_quant_map" and a loaded layer keeps the map it was
+/// saved with (the <c>table</c> arguments below).
 /// </summary>
 public static class DynamicMap8
 {
@@ -19,6 +22,17 @@ public static class DynamicMap8
 
     /// <summary>The 256 sorted codes as a fresh float32 tensor.</summary>
     public static Tensor Codes(Device? device = null) => torch.tensor(Values.Value, device: device);
+
+    /// <summary>Checks that <paramref name="values"/> can serve as a dynamic map (256 sorted finite values in [-1, 1]).</summary>
+    public static void Validate(IReadOnlyList<float> values, string where)
+    {
+        if (values.Count != 256) throw new InvalidDataException($"{where}: nested_quant_map has {values.Count} values, expected 256");
+        for (int i = 0; i < values.Count; i++)
+        {
+            if (!float.IsFinite(values[i]) || Math.Abs(values[i]) > 1) throw new InvalidDataException($"{where}: nested_quant_map[{i}] = {values[i]} is outside [-1, 1]");
+            if (i > 0 && values[i] < values[i - 1]) throw new InvalidDataException($"{where}: nested_quant_map is not sorted at index {i}");
+        }
+    }
 
     static float[] Build()
     {
@@ -49,21 +63,27 @@ public static class DynamicMap8
     }
 
     /// <summary>Blockwise 8-bit quantization (bitsandbytes quantize_blockwise): codes (uint8) and float32 absmax per block.</summary>
-    public static (Tensor Codes, Tensor Absmax) QuantizeBlockwise(Tensor values, int blockSize = NestedBlockSize)
+    public static (Tensor Codes, Tensor Absmax) QuantizeBlockwise(Tensor values, int blockSize = NestedBlockSize, IReadOnlyList<float>? table = null)
     {
         using var scope = NewDisposeScope();
         var (scaled, absmax) = Nf4.ScaleBlockwise(values, blockSize);
-        using var code = Codes(values.device);
+        var code = torch.tensor((table ?? Values.Value).ToArray(), device: values.device);
         var bounds = (code[..^1] + code[1..]) / 2;
         var q = torch.bucketize(scaled, bounds, outInt32: true).to(ScalarType.Byte);
         return (q.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope());
     }
 
     /// <summary>code[q] * absmax of the block, float32, flattened.</summary>
-    public static Tensor DequantizeBlockwise(Tensor codes, Tensor absmax, int blockSize = NestedBlockSize)
+    public static Tensor DequantizeBlockwise(Tensor codes, Tensor absmax, int blockSize = NestedBlockSize, IReadOnlyList<float>? table = null)
+    {
+        using var code = torch.tensor((table ?? Values.Value).ToArray(), device: codes.device);
+        return DequantizeBlockwise(codes, absmax, code, blockSize);
+    }
+
+    /// <summary>As above with the map already a tensor on the codes' device (no per-call upload).</summary>
+    public static Tensor DequantizeBlockwise(Tensor codes, Tensor absmax, Tensor code, int blockSize)
     {
         using var scope = NewDisposeScope();
-        using var code = Codes(codes.device);
         var values = code.index_select(0, codes.reshape(-1).to(ScalarType.Int64));
         return Nf4.ScaleBack(values, absmax.to(ScalarType.Float32), blockSize).MoveToOuterDisposeScope();
     }

@@ -20,6 +20,21 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
     Tensor? nested_offset;         // float32 scalar: mean of the first-level absmax
     Parameter? bias;
 
+    /// <summary>The 8-bit map of the double quantization (a loaded checkpoint's own, else <see cref="DynamicMap8.CodeValues"/>).</summary>
+    public IReadOnlyList<float> NestedCodes { get; }
+
+    // The map as a tensor per device, so forward does not upload it every call. A dictionary, not a
+    // Tensor field: TorchSharp would register a Tensor field as a buffer.
+    readonly Dictionary<string, Tensor> _nestedTable = new(StringComparer.Ordinal);
+
+    Tensor NestedTable(Device device)
+    {
+        string key = device.ToString();
+        if (!_nestedTable.TryGetValue(key, out var t))
+            _nestedTable[key] = t = torch.tensor(NestedCodes.ToArray(), device: device).DetachFromDisposeScope();
+        return t;
+    }
+
     public long InFeatures { get; }
     public long OutFeatures { get; }
     public int BlockSize { get; }
@@ -35,8 +50,10 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
     public Parameter? Bias => bias;
 
     Nf4Linear(long outFeatures, long inFeatures, int blockSize, ScalarType originalDType,
-              Tensor packed, Tensor absmax, Tensor? nestedAbsmax, Tensor? nestedOffset, Tensor? bias) : base(nameof(Nf4Linear))
+              Tensor packed, Tensor absmax, Tensor? nestedAbsmax, Tensor? nestedOffset, Tensor? bias,
+              IReadOnlyList<float>? nestedCodes = null) : base(nameof(Nf4Linear))
     {
+        NestedCodes = nestedCodes ?? DynamicMap8.CodeValues;
         OutFeatures = outFeatures; InFeatures = inFeatures; BlockSize = blockSize; OriginalDType = originalDType;
         // Detached from any dispose scope: the module owns these until it is disposed.
         weight = packed.DetachFromDisposeScope();
@@ -54,7 +71,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
         Tensor packed, absmax; Tensor? nested, offset, b;
         using (var scope = NewDisposeScope())
         {
-            (packed, absmax, nested, offset) = QuantizeState(weight.detach(), blockSize, doubleQuant);
+            (packed, absmax, nested, offset) = QuantizeState(weight.detach(), blockSize, doubleQuant, DynamicMap8.CodeValues);
             b = bias?.detach().clone();
             packed.MoveToOuterDisposeScope(); absmax.MoveToOuterDisposeScope();
             nested?.MoveToOuterDisposeScope(); offset?.MoveToOuterDisposeScope(); b?.MoveToOuterDisposeScope();
@@ -64,8 +81,10 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
 
     /// <summary>Builds a layer from stored state (bitsandbytes checkpoint tensors), checking sizes.</summary>
     public static Nf4Linear FromState(long outFeatures, long inFeatures, int blockSize, ScalarType originalDType,
-                                      Tensor packed, Tensor absmax, Tensor? nestedAbsmax, Tensor? nestedOffset, Tensor? bias, string where)
+                                      Tensor packed, Tensor absmax, Tensor? nestedAbsmax, Tensor? nestedOffset, Tensor? bias, string where,
+                                      IReadOnlyList<float>? nestedCodes = null)
     {
+        if (nestedCodes is not null) DynamicMap8.Validate(nestedCodes, where);
         long n = outFeatures * inFeatures;
         long blocks = (n + blockSize - 1) / blockSize;
         if (packed.numel() != (n + 1) / 2)
@@ -76,15 +95,15 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
             throw new InvalidDataException($"{where}: nested_absmax has {nestedAbsmax.numel()} entries, expected {(blocks + 255) / 256}");
         if (bias is not null && bias.numel() != outFeatures)
             throw new InvalidDataException($"{where}: bias has {bias.numel()} entries, expected {outFeatures}");
-        return new Nf4Linear(outFeatures, inFeatures, blockSize, originalDType, packed.reshape(-1, 1), absmax, nestedAbsmax, nestedOffset, bias);
+        return new Nf4Linear(outFeatures, inFeatures, blockSize, originalDType, packed.reshape(-1, 1), absmax, nestedAbsmax, nestedOffset, bias, nestedCodes);
     }
 
-    static (Tensor Packed, Tensor Absmax, Tensor? Nested, Tensor? Offset) QuantizeState(Tensor weight, int blockSize, bool doubleQuant)
+    static (Tensor Packed, Tensor Absmax, Tensor? Nested, Tensor? Offset) QuantizeState(Tensor weight, int blockSize, bool doubleQuant, IReadOnlyList<float> nestedCodes)
     {
         var (packed, absmax) = Nf4.Quantize(weight, blockSize);
         if (!doubleQuant) return (packed, absmax, null, null);
         var offset = absmax.mean();
-        var (q, nested) = DynamicMap8.QuantizeBlockwise(absmax - offset);
+        var (q, nested) = DynamicMap8.QuantizeBlockwise(absmax - offset, DynamicMap8.NestedBlockSize, nestedCodes);
         absmax.Dispose();
         return (packed, q, nested, offset);
     }
@@ -94,7 +113,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
     {
         if (nested_absmax is null) return absmax.to(ScalarType.Float32);
         using var scope = NewDisposeScope();
-        return (DynamicMap8.DequantizeBlockwise(absmax, nested_absmax) + nested_offset!).MoveToOuterDisposeScope();
+        return (DynamicMap8.DequantizeBlockwise(absmax, nested_absmax, NestedTable(absmax.device), DynamicMap8.NestedBlockSize) + nested_offset!).MoveToOuterDisposeScope();
     }
 
     public Tensor DequantizeWeight(ScalarType dtype)
@@ -109,7 +128,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
         if (newWeight.shape[0] != OutFeatures || newWeight.shape[1] != InFeatures)
             throw new ArgumentException($"Nf4Linear.Requantize: weight [{string.Join(", ", newWeight.shape)}] does not match [{OutFeatures}, {InFeatures}]");
         using var scope = NewDisposeScope();
-        var (packed, am, nested, offset) = QuantizeState(newWeight.detach().to(weight.device), BlockSize, DoubleQuant);
+        var (packed, am, nested, offset) = QuantizeState(newWeight.detach().to(weight.device), BlockSize, DoubleQuant, NestedCodes);
         // Detached (not moved to an outer scope): the module owns the new state beyond any caller's scope.
         Swap(ref weight, packed, nameof(weight));
         Swap(ref absmax, am, nameof(absmax));
@@ -140,6 +159,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
         if (disposing)
         {
             weight.Dispose(); absmax.Dispose(); nested_absmax?.Dispose(); nested_offset?.Dispose(); bias?.Dispose();
+            foreach (var t in _nestedTable.Values) t.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -54,7 +54,7 @@ public static class QuantizedCheckpoint
         if (q.NestedAbsmax is not null)
         {
             tensors[$"{p}.weight.nested_absmax"] = q.NestedAbsmax;
-            tensors[$"{p}.weight.nested_quant_map"] = Own(DynamicMap8.Codes());
+            tensors[$"{p}.weight.nested_quant_map"] = Own(tensor(q.NestedCodes.ToArray()));
             offset = q.NestedOffset!.to(ScalarType.Float32).item<float>();
         }
         var state = new BitsAndBytesQuantState("nf4", q.BlockSize, BitsAndBytesQuantState.DTypeName(q.OriginalDType),
@@ -86,10 +86,16 @@ public static class QuantizedCheckpoint
             if (state.Shape.Length != 2) throw new InvalidDataException($"{where}: shape [{string.Join(", ", state.Shape)}] is not 2-D");
             CheckMap(file, $"{p}.weight.quant_map", Nf4.CodeValues, where);
             Tensor? nested = null, offset = null;
+            float[]? nestedCodes = null;
             if (state.NestedBlockSize is { } nbs)
             {
                 if (nbs != DynamicMap8.NestedBlockSize) throw new InvalidDataException($"{where}: nested_blocksize {nbs} is not {DynamicMap8.NestedBlockSize}");
-                CheckMap(file, $"{p}.weight.nested_quant_map", DynamicMap8.CodeValues, where);
+                // Kept as saved: bitsandbytes' map varies by an ulp between machines (see DynamicMap8).
+                if (file.Tensors.ContainsKey($"{p}.weight.nested_quant_map"))
+                {
+                    using var map = file.Load($"{p}.weight.nested_quant_map", ScalarType.Float32);
+                    nestedCodes = map.data<float>().ToArray();
+                }
                 nested = Need(file, $"{p}.weight.nested_absmax", where, ScalarType.Float32);
                 offset = tensor((float)state.NestedOffset!.Value);
                 used.Add($"{p}.weight.nested_absmax"); used.Add($"{p}.weight.nested_quant_map");
@@ -98,7 +104,7 @@ public static class QuantizedCheckpoint
             var absmax = Need(file, $"{p}.weight.absmax", where, null);
             Tensor? bias = file.Tensors.ContainsKey($"{p}.bias") ? file.Load($"{p}.bias") : null;
             var layer = Nf4Linear.FromState(state.Shape[0], state.Shape[1], state.BlockSize,
-                BitsAndBytesQuantState.ParseDType(state.DType, where), packed, absmax, nested, offset, bias, where);
+                BitsAndBytesQuantState.ParseDType(state.DType, where), packed, absmax, nested, offset, bias, where, nestedCodes);
             ReplaceAt(root, p, layer, where);
             used.UnionWith([key, $"{p}.weight", $"{p}.weight.absmax", $"{p}.weight.quant_map", $"{p}.bias"]);
             replaced.Add(p);
@@ -140,6 +146,7 @@ public static class QuantizedCheckpoint
     static void CheckMap(SafetensorsFile file, string key, IReadOnlyList<float> expected, string where)
     {
         if (!file.Tensors.ContainsKey(key)) return; // transformers always writes it; absence means the standard map
+        // NF4's 16 codes are literals in bitsandbytes, identical everywhere: anything else is another format (fp4).
         using var t = file.Load(key, ScalarType.Float32);
         var values = t.data<float>().ToArray();
         if (!values.SequenceEqual(expected))
