@@ -63,3 +63,45 @@ public sealed class QuantizedCheckpointTests : TorchTest
         Assert.Contains("model.language_model.layers.5.input_layernorm.weight", e.Message);
     }
 }
+
+public sealed class QuantizedCheckpointMapTests : TorchTest
+{
+    /// <summary>bitsandbytes builds its 8-bit map with vectorised linspace, whose last bits depend on the CPU: a file's map wins.</summary>
+    [Fact]
+    public void Load_KeepsTheCheckpointsOwnNestedQuantMap()
+    {
+        using var dir = Fixture.Temp();
+        using var w = randn(64, 128);
+        using var layer = Nf4Linear.FromWeight(w);
+        var map = DynamicMap8.CodeValues.ToArray();
+        map[20] = MathF.BitIncrement(map[20]); // an ulp off, as another machine's bitsandbytes may have it
+        var state = new BitsAndBytesQuantState("nf4", 64, "float32", [64, 128], 256, "float32", layer.NestedOffset!.item<float>());
+        using var mapTensor = tensor(map);
+        using var quantMap = Nf4.Codes();
+        using var stateTensor = state.ToTensor();
+        string path = dir.File("q.safetensors");
+        SafetensorsWriter.Write(path, new Dictionary<string, Tensor>
+        {
+            ["proj.weight"] = layer.PackedWeight,
+            ["proj.weight.absmax"] = layer.Absmax,
+            ["proj.weight.quant_map"] = quantMap,
+            ["proj.weight.nested_absmax"] = layer.NestedAbsmax!,
+            ["proj.weight.nested_quant_map"] = mapTensor,
+            ["proj.weight.quant_state.bitsandbytes__nf4"] = stateTensor,
+        });
+        using var holder = new Holder();
+        QuantizedCheckpoint.Load(holder, path);
+        var loaded = Assert.IsType<Nf4Linear>(holder.proj);
+        Assert.Equal(map, loaded.NestedCodes);
+        using var expected = DynamicMap8.DequantizeBlockwise(layer.Absmax, layer.NestedAbsmax!, 256, map) + layer.NestedOffset!;
+        using var got = loaded.AbsmaxFloat();
+        Assert.True(TensorAssert.Identical(expected, got));
+    }
+
+    sealed class Holder : nn.Module<Tensor, Tensor>
+    {
+        public nn.Module<Tensor, Tensor> proj = nn.Linear(128, 64, hasBias: false);
+        public Holder() : base(nameof(Holder)) => RegisterComponents();
+        public override Tensor forward(Tensor x) => proj.forward(x);
+    }
+}
