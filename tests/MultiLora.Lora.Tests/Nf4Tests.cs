@@ -75,6 +75,29 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
     }
 
     [Fact]
+    public void Quantize_LargerThanOneChunk_EqualsTheOnePassReference()
+    {
+        long n = (1L << 22) + 64 * 3 + 10; // crosses the 4M-element chunk boundary and ends in a partial block
+        using var w = randn(n);
+        var (packed, absmax) = Nf4.Quantize(w);
+        using var _p = packed; using var _a = absmax;
+
+        // bitsandbytes' reference, in one pass: full blocks, then the partial block.
+        long full = n / 64 * 64;
+        using var blocks = w[..(int)full].view(-1, 64);
+        using var am = blocks.abs().amax([1L]);
+        using var tail = w[(int)full..];
+        using var amTail = tail.abs().max().unsqueeze(0);
+        using var expectedAbsmax = cat([am, amTail]);
+        using var scaled = cat([clamp(blocks * am.reciprocal().view(-1, 1), -1, 1).reshape(-1), clamp(tail / amTail, -1, 1)]);
+        using var mid = Nf4.Midpoints();
+        using var codes = bucketize(scaled, mid);
+        using var got = Nf4.Unpack(packed, n);
+        Assert.True(TensorAssert.Identical(expectedAbsmax, absmax));
+        Assert.True(TensorAssert.Identical(codes, got));
+    }
+
+    [Fact]
     public void DequantizeOfQuantize_ErrorStaysWithinHalfTheWidestCodeGapTimesBlockAbsmax()
     {
         using var w = randn(256, 512) * 0.02;

@@ -123,7 +123,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var result = base_layer.forward(input);
+        var result = base_layer.call(input);
         if (ActiveAdapter is not { } name || _merged.Contains(name)) return result;
         using var scope = NewDisposeScope();
         var (scaling, dropout) = _settings[name];

@@ -38,13 +38,33 @@ public static class Nf4
     /// </summary>
     public static (Tensor Packed, Tensor Absmax) Quantize(Tensor weight, int blockSize = DefaultBlockSize)
     {
+        if (blockSize <= 0 || blockSize % 2 != 0) throw new ArgumentException($"NF4 block size must be positive and even, got {blockSize}");
         using var scope = NewDisposeScope();
-        var (scaled, absmax) = ScaleBlockwise(weight, blockSize);
+        var flat = weight.reshape(-1);
+        long n = flat.numel();
+        // Chunks of whole blocks keep the float temporaries (about six copies of the input) small,
+        // so quantizing a big layer does not need several times its size in memory.
+        long chunk = Math.Max(blockSize, QuantizeChunkElements / blockSize * blockSize);
+        var packedParts = new List<Tensor>();
+        var absmaxParts = new List<Tensor>();
         using var mid = Midpoints(weight.device);
-        var codes = torch.bucketize(scaled, mid, outInt32: true);
-        var packed = Pack(codes);
-        return (packed.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope());
+        for (long start = 0; start < n || start == 0; start += chunk)
+        {
+            using var inner = NewDisposeScope();
+            long len = Math.Min(chunk, n - start);
+            var (scaled, absmax) = ScaleBlockwise(flat.narrow(0, start, len), blockSize);
+            var codes = torch.bucketize(scaled, mid, outInt32: true);
+            packedParts.Add(Pack(codes).MoveToOuterDisposeScope());
+            absmaxParts.Add(absmax.MoveToOuterDisposeScope());
+            if (n == 0) break;
+        }
+        var packed = packedParts.Count == 1 ? packedParts[0] : torch.cat(packedParts);
+        var absmaxAll = absmaxParts.Count == 1 ? absmaxParts[0] : torch.cat(absmaxParts);
+        return (packed.MoveToOuterDisposeScope(), absmaxAll.MoveToOuterDisposeScope());
     }
+
+    /// <summary>Elements quantized per pass (a multiple of every bitsandbytes block size).</summary>
+    const long QuantizeChunkElements = 1L << 22;
 
     /// <summary>x / absmax per block, clamped to [-1, 1], flattened; plus the float32 absmax per block.</summary>
     internal static (Tensor Scaled, Tensor Absmax) ScaleBlockwise(Tensor values, int blockSize)
