@@ -202,6 +202,8 @@ public sealed class LoraLinearTests : TorchTest
         var q = (LoraLinear)tree.model.language_model.layers[0].self_attn.q_proj;
         Assert.Equal(["default", "second"], q.Adapters.Order());
         Assert.Equal("second", q.ActiveAdapter);
+        Assert.True(q.LoraA("second").weight.requires_grad);
+        Assert.False(q.LoraA("default").weight.requires_grad);
     }
 
     [Fact]

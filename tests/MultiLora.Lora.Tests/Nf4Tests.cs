@@ -98,6 +98,20 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
     }
 
     [Fact]
+    public void Dequantize_IsCodeOfEachNibbleTimesItsBlockAbsmax()
+    {
+        using var w = randn(9, 15); // 135 values: odd count, partial block
+        var (packed, absmax) = Nf4.Quantize(w);
+        using var _p = packed; using var _a = absmax;
+        using var codes = Nf4.Unpack(packed, 135);
+        using var table = Nf4.Codes();
+        using var blockOf = arange(135L).div(64, RoundingMode.floor);
+        using var expected = (table.index_select(0, codes) * absmax.index_select(0, blockOf)).reshape(9, 15);
+        using var got = Nf4.Dequantize(packed, absmax, [9, 15], ScalarType.Float32);
+        Assert.True(TensorAssert.Identical(expected, got));
+    }
+
+    [Fact]
     public void DequantizeOfQuantize_ErrorStaysWithinHalfTheWidestCodeGapTimesBlockAbsmax()
     {
         using var w = randn(256, 512) * 0.02;

@@ -45,8 +45,10 @@ public static class LoraInjector
             wrapped.Add(path);
         }
 
+        // Only this adapter trains (peft trains the active adapter; others stay as loaded).
+        string a = $".lora_A.{cfg.AdapterName}.", b = $".lora_B.{cfg.AdapterName}.";
         foreach (var (name, p) in root.named_parameters())
-            if (name.Contains(".lora_A.", StringComparison.Ordinal) || name.Contains(".lora_B.", StringComparison.Ordinal))
+            if (name.Contains(a, StringComparison.Ordinal) || name.Contains(b, StringComparison.Ordinal))
                 p.requires_grad = true;
         foreach (var (_, m) in ModulesToSave(root, cfg))
             foreach (var p in m.parameters()) p.requires_grad = true;

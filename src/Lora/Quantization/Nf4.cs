@@ -14,7 +14,7 @@ public static class Nf4
     public const int DefaultBlockSize = 64;
 
     /// <summary>bitsandbytes get_4bit_type("nf4"), as float32 literals.</summary>
-    public static IReadOnlyList<float> CodeValues { get; } =
+    static readonly float[] CodeArray =
     [
         -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
         -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
@@ -22,8 +22,10 @@ public static class Nf4
         0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
     ];
 
+    public static IReadOnlyList<float> CodeValues { get; } = Array.AsReadOnly(CodeArray);
+
     /// <summary>The 16 codes as a float32 tensor (a fresh tensor: callers own it).</summary>
-    public static Tensor Codes(Device? device = null) => torch.tensor(CodeValues.ToArray(), device: device);
+    public static Tensor Codes(Device? device = null) => torch.tensor(CodeArray, device: device);
 
     /// <summary>(code[i] + code[i+1]) / 2 computed in float32 as bitsandbytes does.</summary>
     public static Tensor Midpoints(Device? device = null)
@@ -118,12 +120,21 @@ public static class Nf4
     {
         using var scope = NewDisposeScope();
         long n = shape.Aggregate(1L, (a, b) => a * b);
-        var codes = Unpack(packed, n);
-        using var table = Codes(packed.device);
-        var values = table.index_select(0, codes);
+        if (n > packed.numel() * 2) throw new ArgumentException($"cannot dequantize {n} values from {packed.numel()} bytes");
+        // One lookup per byte into a 256 x 2 table of (high code, low code) values: the same numbers as
+        // code[unpack(packed)], with half the indices and no shift/mask temporaries.
+        using var pairs = BytePairTable(packed.device);
+        var values = pairs.index_select(0, packed.reshape(-1).to(ScalarType.Int32)).reshape(-1);
+        if (values.numel() != n) values = values.narrow(0, 0, n);
         var result = ScaleBack(values, absmax.to(ScalarType.Float32), blockSize).reshape(shape).to(dtype);
         return result.MoveToOuterDisposeScope();
     }
+
+    static readonly float[] BytePairs = Enumerable.Range(0, 256)
+        .SelectMany(b => new[] { CodeArray[b >> 4], CodeArray[b & 15] }).ToArray();
+
+    /// <summary>[256, 2]: row b holds (code[b &gt;&gt; 4], code[b &amp; 15]).</summary>
+    static Tensor BytePairTable(Device device) => torch.tensor(BytePairs, [256, 2], device: device);
 
     /// <summary>values * absmax of their block (values flattened, float32).</summary>
     internal static Tensor ScaleBack(Tensor values, Tensor absmax, int blockSize)
