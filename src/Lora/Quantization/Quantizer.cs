@@ -31,7 +31,9 @@ public static class Quantizer
     /// </summary>
     public static List<string> QuantizeLinears(Module root, string prefix, QuantConfig cfg)
     {
-        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path));
+        // LoRA's own matrices (lora_A / lora_B) are trainable: never quantize them.
+        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
+            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
         var done = new List<string>(targets.Count);
         foreach (var (path, module) in targets)
         {
