@@ -167,6 +167,22 @@ public sealed class LoraLinearTests : TorchTest
     }
 
     [Fact]
+    public void ModuleToBf16_CastsTheBaseButKeepsLoraFloat32()
+    {
+        using var tree = new TinyLlava();
+        LoraInjector.Apply(tree, new LoraConfig { R = 2, Alpha = 4 });
+        tree.to(ScalarType.BFloat16);
+        var q = (LoraLinear)tree.model.language_model.layers[0].self_attn.q_proj;
+        Assert.Equal(ScalarType.BFloat16, ((TorchSharp.Modules.Linear)q.BaseLayer).weight.dtype);
+        Assert.Equal(ScalarType.Float32, q.LoraA("default").weight.dtype);
+        Assert.Equal(ScalarType.Float32, q.LoraB("default").weight.dtype);
+        Assert.True(q.LoraA("default").weight.requires_grad);
+        using var x = randn(2, 48).to(ScalarType.BFloat16);
+        using var y = tree.forward(x);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+    }
+
+    [Fact]
     public void QLoRA_GradientsReachLoraAndTheInputThroughTheNf4Base()
     {
         using var w = randn(12, 24);

@@ -202,6 +202,25 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
     }
 
     [Fact]
+    public void ModuleToBf16_LeavesTheQuantizedStateInItsOwnDtypes()
+    {
+        using var tree = new TinyLlava();
+        Quantizer.QuantizeLinears(tree, "", QuantConfig.QLoRA);
+        var layer = (Nf4Linear)tree.model.language_model.layers[0].self_attn.q_proj;
+        using var before = layer.DequantizeWeight(ScalarType.Float32);
+        tree.to(ScalarType.BFloat16);
+        Assert.Equal(ScalarType.Byte, layer.PackedWeight.dtype);
+        Assert.Equal(ScalarType.Float32, layer.NestedAbsmax!.dtype);
+        Assert.Equal(ScalarType.Float32, layer.NestedOffset!.dtype);
+        Assert.Equal(ScalarType.BFloat16, ((TorchSharp.Modules.Linear)tree.lm_head).weight.dtype);
+        using var after = layer.DequantizeWeight(ScalarType.Float32);
+        Assert.True(TensorAssert.Identical(before, after));
+        using var x = randn(2, 48).to(ScalarType.BFloat16);
+        using var y = tree.forward(x);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+    }
+
+    [Fact]
     public void Int8Linear_RowwiseErrorWithinHalfAStep_AndForwardMatchesDequantized()
     {
         using var w = randn(32, 100);

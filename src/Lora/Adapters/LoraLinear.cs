@@ -121,6 +121,22 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     Device BaseDevice() => base_layer.buffers().Concat(base_layer.parameters()).FirstOrDefault()?.device ?? CPU;
 
+    // module.to(dtype) casts the frozen base only: LoRA weights stay float32 (their AdamW moments take
+    // their dtype; forward casts them to the input's dtype). Device moves apply to everything.
+    protected override Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        base_layer.to(device, dtype, non_blocking);
+        lora_A.to(device, non_blocking);
+        lora_B.to(device, non_blocking);
+        return this;
+    }
+
+    protected override Module _to(ScalarType dtype, bool non_blocking)
+    {
+        base_layer.to(dtype, non_blocking);
+        return this;
+    }
+
     public override Tensor forward(Tensor input)
     {
         var result = base_layer.call(input);

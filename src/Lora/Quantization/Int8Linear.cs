@@ -92,6 +92,12 @@ public sealed class Int8Linear : Module<Tensor, Tensor>, IQuantizedLinear
         using (y) return y + bias.to(y.dtype);
     }
 
+    // module.to(dtype) must not touch the quantized state: bitsandbytes keeps absmax and friends in
+    // float32 whatever the compute dtype (the bias, too, stays put: forward casts it). Device moves apply.
+    protected override Module _to(Device device, ScalarType dtype, bool non_blocking) => _to(device.type, device.index, non_blocking);
+
+    protected override Module _to(ScalarType dtype, bool non_blocking) => this;
+
     protected override void Dispose(bool disposing)
     {
         if (disposing) { weight.Dispose(); SCB.Dispose(); bias?.Dispose(); }
