@@ -171,6 +171,11 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
         using var expected = nn.functional.linear(x, deq, b);
         using var got = layer.forward(x);
         Assert.True(TensorAssert.Identical(got, expected));
+        using (no_grad())
+        {
+            using var inference = layer.forward(x);
+            Assert.True(TensorAssert.Identical(inference, expected));
+        }
     }
 
     [Fact]
