@@ -58,3 +58,36 @@ public sealed class QLoraFlowTests : TorchTest
         Assert.Equal([2L, 40L], y.shape);
     }
 }
+
+public sealed class QuantizeOnLoadTests : TorchTest
+{
+    // The fixture's model.safetensors uses the llava-hf hub layout (language_model.model.layers.N...).
+    static string HubKey(string key) => key.Replace("model.language_model.", "language_model.model.", StringComparison.Ordinal);
+
+    [Fact]
+    public void QuantizeFromCheckpoint_QuantizesTheFixturesLanguageModelWeights()
+    {
+        using var ckpt = MultiLora.Core.Safetensors.SafetensorsCheckpoint.Open(Fixture.Path("model"));
+        using var tree = new TinyLlava();
+        var paths = Quantizer.QuantizeFromCheckpoint(tree, ckpt, LoraConfig.DefaultPrefix, QuantConfig.QLoRA, HubKey);
+        Assert.Equal(14, paths.Count);
+        foreach (var path in paths)
+        {
+            var layer = Assert.IsType<Nf4Linear>(Surgery.ModuleSurgery.Get(tree, path));
+            using var w = ckpt.Load(HubKey(path + ".weight"));
+            using var reference = Nf4Linear.FromWeight(w);
+            using var expected = reference.DequantizeWeight(ScalarType.Float32);
+            using var got = layer.DequantizeWeight(ScalarType.Float32);
+            Assert.True(TensorAssert.Identical(expected, got), path);
+        }
+    }
+
+    [Fact]
+    public void QuantizeFromCheckpoint_ShapeMismatchNamesKeyAndShapes()
+    {
+        using var ckpt = MultiLora.Core.Safetensors.SafetensorsCheckpoint.Open(Fixture.Path("model"));
+        using var tree = new TinyLlava(hidden: 48, qOut: 48, kvOut: 24, intermediate: 64);
+        var e = Assert.Throws<InvalidDataException>(() => Quantizer.QuantizeFromCheckpoint(tree, ckpt, LoraConfig.DefaultPrefix, QuantConfig.QLoRA, HubKey));
+        Assert.Contains("key 'language_model.model.layers.0.mlp.gate_proj.weight' has shape [96, 48] but the model expects [64, 48]", e.Message);
+    }
+}

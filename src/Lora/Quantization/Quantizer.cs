@@ -1,3 +1,4 @@
+using MultiLora.Core.Safetensors;
 using MultiLora.Lora.Surgery;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,6 +40,43 @@ public static class Quantizer
         {
             var linear = (Linear)module;
             var quantized = FromWeight(linear.weight, linear.bias, cfg, disposeInput: false);
+            ModuleSurgery.Replace(root, path, quantized);
+            linear.Dispose();
+            done.Add(path);
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// Quantize-on-load: for every nn.Linear under <paramref name="prefix"/> that the config does not
+    /// skip, reads its weight (and bias) from the checkpoint, quantizes it, swaps the module in and
+    /// disposes both the read tensor and the placeholder linear, one layer at a time.
+    /// <paramref name="checkpointKey"/> maps a module tensor name to the checkpoint's (identity by default).
+    /// </summary>
+    public static List<string> QuantizeFromCheckpoint(Module root, SafetensorsCheckpoint checkpoint, string prefix, QuantConfig cfg,
+                                                      Func<string, string>? checkpointKey = null)
+    {
+        checkpointKey ??= k => k;
+        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
+            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
+        var done = new List<string>(targets.Count);
+        foreach (var (path, module) in targets)
+        {
+            var linear = (Linear)module;
+            string wKey = checkpointKey(path + ".weight");
+            if (!checkpoint.Contains(wKey)) throw new InvalidDataException($"{checkpoint.Folder}: checkpoint has no tensor '{wKey}' for module '{path}'");
+            var entry = checkpoint.Entry(wKey);
+            if (!entry.Shape.SequenceEqual(linear.weight.shape))
+                throw new InvalidDataException($"{checkpoint.Folder}: key '{wKey}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", linear.weight.shape)}]");
+            var weight = checkpoint.Load(wKey);
+            Tensor? bias = null;
+            if (linear.bias is not null)
+            {
+                string bKey = checkpointKey(path + ".bias");
+                bias = checkpoint.Contains(bKey) ? checkpoint.Load(bKey) : throw new InvalidDataException($"{checkpoint.Folder}: checkpoint has no tensor '{bKey}' for module '{path}'");
+            }
+            var quantized = FromWeight(weight.to(linear.weight.device), bias?.to(linear.weight.device), cfg, disposeInput: true);
+            weight.Dispose(); bias?.Dispose();
             ModuleSurgery.Replace(root, path, quantized);
             linear.Dispose();
             done.Add(path);
