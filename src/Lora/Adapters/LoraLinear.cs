@@ -1,0 +1,154 @@
+using MultiLora.Lora.Quantization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiLora.Lora.Adapters;
+
+/// <summary>
+/// peft's lora.Linear: y = base(x) + scaling * B(A(dropout(x))) for the active adapter, around a frozen
+/// base (nn.Linear, Nf4Linear or Int8Linear held as base_layer). Several named adapters may live on one
+/// base; one (or none) is active. LoRA weights are float32 parameters (AdamW moments take the
+/// parameter dtype) and are cast to the input's dtype for the product. Children carry peft's names, so
+/// state-dict keys read "base_layer.weight", "lora_A.default.weight", "lora_B.default.weight".
+/// </summary>
+public sealed class LoraLinear : Module<Tensor, Tensor>
+{
+    readonly Module<Tensor, Tensor> base_layer;
+    readonly AdapterModules lora_A = new();
+    readonly AdapterModules lora_B = new();
+
+    readonly Dictionary<string, (double Scaling, double Dropout)> _settings = new(StringComparer.Ordinal);
+    readonly HashSet<string> _merged = new(StringComparer.Ordinal);
+
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
+    public Module<Tensor, Tensor> BaseLayer => base_layer;
+    public string? ActiveAdapter { get; private set; }
+    public IEnumerable<string> Adapters => lora_A.Names;
+    public IReadOnlyCollection<string> MergedAdapters => _merged;
+
+    public LoraLinear(Module<Tensor, Tensor> baseLayer) : base(nameof(LoraLinear))
+    {
+        (OutFeatures, InFeatures) = baseLayer switch
+        {
+            Linear l => (l.weight.shape[0], l.weight.shape[1]),
+            IQuantizedLinear q => (q.OutFeatures, q.InFeatures),
+            _ => throw new ArgumentException($"LoRA can wrap nn.Linear, Nf4Linear or Int8Linear, not {baseLayer.GetType().Name}"),
+        };
+        base_layer = baseLayer;
+        foreach (var p in baseLayer.parameters()) p.requires_grad = false;
+        RegisterComponents();
+    }
+
+    public Linear LoraA(string adapter) => lora_A[adapter];
+    public Linear LoraB(string adapter) => lora_B[adapter];
+    public double Scaling(string adapter) => Settings(adapter).Scaling;
+
+    /// <summary>Adds an adapter with peft's init (A kaiming_uniform a=sqrt(5), B zeros) and makes it active.</summary>
+    public void AddAdapter(string name, int r, double alpha, double dropout = 0, bool useRsLora = false)
+    {
+        if (r <= 0) throw new ArgumentException($"LoRA r must be positive, got {r}");
+        var device = BaseDevice();
+        // nn.Linear's own init is kaiming_uniform_(a=sqrt(5)), exactly peft's reset_lora_parameters for A.
+        var a = Linear(InFeatures, r, hasBias: false, device: device, dtype: ScalarType.Float32);
+        var b = Linear(r, OutFeatures, hasBias: false, device: device, dtype: ScalarType.Float32);
+        using (no_grad()) b.weight.zero_();
+        lora_A.Add(name, a);
+        lora_B.Add(name, b);
+        _settings[name] = (useRsLora ? alpha / Math.Sqrt(r) : alpha / r, dropout);
+        ActiveAdapter = name;
+    }
+
+    public void AddAdapter(LoraConfig cfg) => AddAdapter(cfg.AdapterName, cfg.R, cfg.Alpha, cfg.Dropout, cfg.UseRsLora);
+
+    /// <summary>Makes <paramref name="name"/> the active adapter; null runs the base alone.</summary>
+    public void SetActiveAdapter(string? name)
+    {
+        if (name is not null) Settings(name);
+        if (_merged.Count > 0 && !_merged.Contains(name ?? ""))
+            throw new InvalidOperationException($"adapter(s) {string.Join(", ", _merged)} are merged into the base weight: unmerge before switching to '{name ?? "none"}'");
+        ActiveAdapter = name;
+    }
+
+    (double Scaling, double Dropout) Settings(string name) =>
+        _settings.TryGetValue(name, out var s) ? s : throw new KeyNotFoundException($"no LoRA adapter named '{name}' (have: {string.Join(", ", _settings.Keys)})");
+
+    /// <summary>scaling * B @ A in float32 (the change the adapter makes to the base weight).</summary>
+    public Tensor DeltaWeight(string adapter)
+    {
+        using var scope = NewDisposeScope();
+        var (scaling, _) = Settings(adapter);
+        using var _ng = no_grad();
+        var delta = lora_B[adapter].weight.matmul(lora_A[adapter].weight) * scaling;
+        return delta.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>W += scaling * B @ A (a quantized base is dequantized, added to and requantized, as peft does).</summary>
+    public void Merge(string? adapter = null)
+    {
+        string name = adapter ?? ActiveAdapter ?? throw new InvalidOperationException("no active adapter to merge");
+        if (_merged.Contains(name)) throw new InvalidOperationException($"adapter '{name}' is already merged");
+        AddToBase(name, +1);
+        _merged.Add(name);
+    }
+
+    /// <summary>Exact inverse of <see cref="Merge"/> for a float base (within rounding); a quantized base is requantized again.</summary>
+    public void Unmerge(string? adapter = null)
+    {
+        string name = adapter ?? ActiveAdapter ?? throw new InvalidOperationException("no active adapter to unmerge");
+        if (!_merged.Remove(name)) throw new InvalidOperationException($"adapter '{name}' is not merged");
+        AddToBase(name, -1);
+    }
+
+    void AddToBase(string name, int sign)
+    {
+        using var scope = NewDisposeScope();
+        using var _ng = no_grad();
+        var delta = DeltaWeight(name);
+        switch (base_layer)
+        {
+            case Linear l:
+                l.weight.add_(delta.to(l.weight.dtype), alpha: sign);
+                break;
+            case IQuantizedLinear q:
+                var w = q.DequantizeWeight(ScalarType.Float32);
+                q.Requantize(w.add_(delta, alpha: sign));
+                break;
+        }
+    }
+
+    Device BaseDevice() => base_layer.buffers().Concat(base_layer.parameters()).FirstOrDefault()?.device ?? CPU;
+
+    // module.to(dtype) casts the frozen base only: LoRA weights stay float32 (their AdamW moments take
+    // their dtype; forward casts them to the input's dtype). Device moves apply to everything.
+    protected override Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        base_layer.to(device, dtype, non_blocking);
+        lora_A.to(device, non_blocking);
+        lora_B.to(device, non_blocking);
+        return this;
+    }
+
+    protected override Module _to(ScalarType dtype, bool non_blocking)
+    {
+        base_layer.to(dtype, non_blocking);
+        return this;
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var result = base_layer.call(input);
+        if (ActiveAdapter is not { } name || _merged.Contains(name)) return result;
+        using var scope = NewDisposeScope();
+        var (scaling, dropout) = _settings[name];
+        var x = dropout > 0 && training ? nn.functional.dropout(input, dropout, training: true) : input;
+        var a = lora_A[name].weight.to(input.dtype);
+        var b = lora_B[name].weight.to(input.dtype);
+        var lora = nn.functional.linear(nn.functional.linear(x, a), b);
+        var sum = result.add(lora, alpha: scaling);
+        result.Dispose();
+        return sum.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,86 @@
+using MultiLora.Core.Safetensors;
+using MultiLora.Lora.Surgery;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MultiLora.Lora.Quantization;
+
+/// <summary>Turns full-precision linears into quantized ones, layer by layer, so peak memory stays near one layer's weight.</summary>
+public static class Quantizer
+{
+    /// <summary>
+    /// Quantize-on-load: builds the quantized module for a linear weight (and bias) and, when
+    /// <paramref name="disposeInput"/>, disposes the full-precision tensors right away.
+    /// </summary>
+    public static Module<Tensor, Tensor> FromWeight(Tensor weight, Tensor? bias, QuantConfig cfg, bool disposeInput = true)
+    {
+        Module<Tensor, Tensor> layer = cfg.Type switch
+        {
+            QuantType.Nf4 => Nf4Linear.FromWeight(weight, bias, cfg.BlockSize, cfg.DoubleQuant),
+            QuantType.Int8 => Int8Linear.FromWeight(weight, bias),
+            _ => throw new ArgumentException($"quantization type {cfg.Type} is not supported"),
+        };
+        if (disposeInput) { weight.Dispose(); bias?.Dispose(); }
+        return layer;
+    }
+
+    /// <summary>
+    /// Replaces every nn.Linear under <paramref name="prefix"/> (e.g. "model.language_model.") that the
+    /// config does not skip by its quantized version, disposing each original after its replacement.
+    /// Returns the replaced module paths.
+    /// </summary>
+    public static List<string> QuantizeLinears(Module root, string prefix, QuantConfig cfg)
+    {
+        // LoRA's own matrices (lora_A / lora_B) are trainable: never quantize them.
+        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
+            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
+        var done = new List<string>(targets.Count);
+        foreach (var (path, module) in targets)
+        {
+            var linear = (Linear)module;
+            var quantized = FromWeight(linear.weight, linear.bias, cfg, disposeInput: false);
+            ModuleSurgery.Replace(root, path, quantized);
+            linear.Dispose();
+            done.Add(path);
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// Quantize-on-load: for every nn.Linear under <paramref name="prefix"/> that the config does not
+    /// skip, reads its weight (and bias) from the checkpoint, quantizes it, swaps the module in and
+    /// disposes both the read tensor and the placeholder linear, one layer at a time.
+    /// <paramref name="checkpointKey"/> maps a module tensor name to the checkpoint's (identity by default).
+    /// </summary>
+    public static List<string> QuantizeFromCheckpoint(Module root, SafetensorsCheckpoint checkpoint, string prefix, QuantConfig cfg,
+                                                      Func<string, string>? checkpointKey = null)
+    {
+        checkpointKey ??= k => k;
+        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
+            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
+        var done = new List<string>(targets.Count);
+        foreach (var (path, module) in targets)
+        {
+            var linear = (Linear)module;
+            string wKey = checkpointKey(path + ".weight");
+            if (!checkpoint.Contains(wKey)) throw new InvalidDataException($"{checkpoint.Folder}: checkpoint has no tensor '{wKey}' for module '{path}'");
+            var entry = checkpoint.Entry(wKey);
+            if (!entry.Shape.SequenceEqual(linear.weight.shape))
+                throw new InvalidDataException($"{checkpoint.Folder}: key '{wKey}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", linear.weight.shape)}]");
+            var weight = checkpoint.Load(wKey);
+            Tensor? bias = null;
+            if (linear.bias is not null)
+            {
+                string bKey = checkpointKey(path + ".bias");
+                bias = checkpoint.Contains(bKey) ? checkpoint.Load(bKey) : throw new InvalidDataException($"{checkpoint.Folder}: checkpoint has no tensor '{bKey}' for module '{path}'");
+            }
+            var quantized = FromWeight(weight.to(linear.weight.device), bias?.to(linear.weight.device), cfg, disposeInput: true);
+            weight.Dispose(); bias?.Dispose();
+            ModuleSurgery.Replace(root, path, quantized);
+            linear.Dispose();
+            done.Add(path);
+        }
+        return done;
+    }
+}
