@@ -76,6 +76,27 @@ public sealed class LoraLinearTests : TorchTest
     }
 
     [Fact]
+    public void Dropout_AppliesToTheLoraPathInTrainingOnly()
+    {
+        using var lora = Wrapped(64, 8, out var baseLinear);
+        lora.AddAdapter("default", 4, 8, dropout: 0.5);
+        using (no_grad()) lora.LoraB("default").weight.normal_(0, 0.5);
+        using var x = randn(16, 64);
+        using var baseOut = baseLinear.forward(x);
+        using var clean = baseOut + functional.linear(functional.linear(x, lora.LoraA("default").weight), lora.LoraB("default").weight) * 2.0;
+
+        lora.train();
+        using var t1 = lora.forward(x);
+        using var t2 = lora.forward(x);
+        Assert.False(t1.allclose(t2));
+        Assert.False(t1.allclose(clean, 1e-4, 1e-4));
+
+        lora.eval();
+        using var e = lora.forward(x);
+        Assert.True(e.allclose(clean, 1e-5, 1e-5));
+    }
+
+    [Fact]
     public void MergeThenUnmerge_RestoresTheBaseWeight_AndMergedOutputMatches()
     {
         using var lora = Wrapped(32, 16, out var baseLinear);
