@@ -18,7 +18,7 @@ public static class CheckpointStore
     const string OptimizerFile = "optimizer.bin";
     public const string AdapterFolder = "adapter";
 
-    public static string Save(string outputDir, TrainableParameters trainable, optim.Optimizer optimizer, TrainState state, nn.Module model, string? baseModel)
+    public static string Save(string outputDir, TrainableParameters trainable, TorchSharp.Modules.OptimizerHelper optimizer, TrainState state, nn.Module model, string? baseModel)
     {
         string dir = Path.Combine(outputDir, $"{Prefix}{state.Step}");
         AtomicDirectory.Write(dir, temp =>
@@ -42,7 +42,7 @@ public static class CheckpointStore
             .FirstOrDefault();
 
     /// <summary>Restores weights and optimizer state; returns the trainer state.</summary>
-    public static TrainState Load(string dir, TrainableParameters trainable, optim.Optimizer optimizer)
+    public static TrainState Load(string dir, TrainableParameters trainable, TorchSharp.Modules.OptimizerHelper optimizer)
     {
         using (var file = SafetensorsFile.Open(Path.Combine(dir, TrainableFile)))
         using (no_grad())

@@ -8,7 +8,7 @@ public sealed class MetricsLog : IDisposable
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
     readonly StreamWriter _jsonl;
-    readonly Modules.SummaryWriter _tensorboard;
+    readonly TorchSharp.Modules.SummaryWriter _tensorboard;
 
     public MetricsLog(string outputDir)
     {
@@ -35,6 +35,6 @@ public sealed class MetricsLog : IDisposable
     public void Dispose()
     {
         _jsonl.Dispose();
-        _tensorboard.Dispose();
+
     }
 }
