@@ -11,6 +11,9 @@ static class CommandCatalog
         Commands.ChatCommand.Create(),
         Commands.ForwardCommand.Create(),
         Commands.InspectCommand.Create(),
+        Commands.QuickstartCommand.Create(),
+        Commands.ModelInitCommand.Create(),
+        Commands.TrainCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
     ];

@@ -61,6 +61,25 @@ public static class SceneQuestions
         return new("existence", $"Is there a {SceneVocabulary.Word(colour)} {SceneVocabulary.Word(kind)} in the image?", present ? "yes" : "no");
     }
 
+    /// <summary>LLaVA-1.5's suffix for multiple-choice questions (also used by its MMBench evaluation).</summary>
+    public const string OptionLetterSuffix = "Answer with the option's letter from the given choices directly.";
+
+    /// <summary>
+    /// A 4-option colour or shape question laid out as MMBench prompts are ("Q\nA. x\nB. y\n..."),
+    /// answered with the letter; the options are shuffled.
+    /// </summary>
+    public static (SceneQuestion Question, string[] Options, char Letter) MultipleChoice(Scene scene, SeededRandom random)
+    {
+        var askShape = random.NextBool();
+        var question = askShape ? Shape(scene, random) : Colour(scene, random);
+        var options = (askShape ? SceneVocabulary.Shapes.Select(SceneVocabulary.Word) : SceneVocabulary.Colours.Select(SceneVocabulary.Word)).ToArray();
+        random.Shuffle(options);
+        return (question, options, (char)('A' + Array.IndexOf(options, question.Answer)));
+    }
+
+    public static string MultipleChoicePrompt(string question, string[] options) =>
+        question + string.Concat(options.Select((o, i) => $"\n{(char)('A' + i)}. {o}")) + "\n" + OptionLetterSuffix;
+
     /// <summary>Any question type that applies to the scene, chosen uniformly.</summary>
     public static SceneQuestion Any(Scene scene, SeededRandom random)
     {

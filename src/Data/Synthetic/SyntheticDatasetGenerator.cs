@@ -72,13 +72,28 @@ public static class SyntheticDatasetGenerator
             var pairs = random.Next(1, 4);
             for (var q = 0; q < pairs; q++)
             {
-                var question = SceneQuestions.Any(scenes[i], random);
-                var text = $"{question.Question}\n{SceneQuestions.ShortAnswerSuffix}";
+                // A third of the turns are in the eval splits' own formats (as LLaVA-1.5's mix holds A-OKVQA
+                // multiple choice and VQA yes/no): 4-option letter questions and balanced existence questions.
+                var (text, answer) = random.Next(3) switch
+                {
+                    0 => MultipleChoiceTurn(scenes[i], random),
+                    1 => ShortAnswerTurn(SceneQuestions.Existence(scenes[i], random.NextBool(), random)),
+                    _ => ShortAnswerTurn(SceneQuestions.Any(scenes[i], random)),
+                };
                 turns.Add(new Turn(Speaker.Human, q == 0 ? $"{ImagePlaceholder.Token}\n{text}" : text));
-                turns.Add(new Turn(Speaker.Gpt, Capitalise(question.Answer)));
+                turns.Add(new Turn(Speaker.Gpt, answer));
             }
             writer.Write(new Conversation($"inst-{i:D6}", turns, null, "synth"), TrainImagePath(i));
         }
+    }
+
+    static (string Text, string Answer) ShortAnswerTurn(SceneQuestion question) =>
+        ($"{question.Question}\n{SceneQuestions.ShortAnswerSuffix}", Capitalise(question.Answer));
+
+    static (string Text, string Answer) MultipleChoiceTurn(Scene scene, SeededRandom random)
+    {
+        var (question, options, letter) = SceneQuestions.MultipleChoice(scene, random);
+        return (SceneQuestions.MultipleChoicePrompt(question.Question, options), letter.ToString());
     }
 
     static void WriteTextOnly(string root, SynthOptions options)
@@ -123,11 +138,7 @@ public static class SyntheticDatasetGenerator
         for (var i = 0; i < options.Eval; i++)
         {
             var scene = SceneSampler.Sample(random);
-            var askShape = random.NextBool();
-            var question = askShape ? SceneQuestions.Shape(scene, random) : SceneQuestions.Colour(scene, random);
-            var choices = (askShape ? SceneVocabulary.Shapes.Select(SceneVocabulary.Word) : SceneVocabulary.Colours.Select(SceneVocabulary.Word)).ToArray();
-            random.Shuffle(choices);
-            var letter = (char)('A' + Array.IndexOf(choices, question.Answer));
+            var (question, choices, letter) = SceneQuestions.MultipleChoice(scene, random);
             var png = PngEncoder.Encode(SceneRenderer.Render(scene, options.Resolution));
             text.Append(CultureInfo.InvariantCulture, $"{i}\t{question.Question}\t\t{string.Join('\t', choices)}\t{letter}\t{question.Category}\t{Convert.ToBase64String(png)}\n");
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MultiLora.Core.Diagnostics;
+using MultiLora.Core.Runtime;
 using MultiLora.Data.Errors;
 using MultiLora.Data.Mixing;
 using MultiLora.Data.Pipeline;
@@ -44,6 +45,7 @@ public sealed class Trainer
     TrainResult Run(bool resume, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        TorchRuntime.EnsureLoaded();
         manual_seed(_r.Seed);
         string mixturePath = _r.Data.Mixture ?? throw new InvalidDataException("recipe: data.mixture (a dataset or mixture spec) is required");
         var source = new ModelSource(_r.Model.Path, _r.Model.Vision, _r.Model.Language, _r.Model.Projector);
