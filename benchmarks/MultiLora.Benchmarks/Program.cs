@@ -1,5 +1,15 @@
-// Benchmarks are added per area; each prints a table and writes JSON under benchmarks/results/.
-if (args.Length > 0 && args[0] == "data-loader") return MultiLora.Benchmarks.DataLoaderBenchmark.Run(args[1..]);
-Console.WriteLine("usage: dotnet run -c Release --project benchmarks/MultiLora.Benchmarks -- <benchmark>");
-Console.WriteLine("benchmarks: data-loader [records]");
-return 0;
+// Benchmarks print a table and write JSON under benchmarks/results/. Run in Release:
+//   dotnet run -c Release --project benchmarks/MultiLora.Benchmarks -- <benchmark> [options]
+var benchmarks = new Dictionary<string, Func<string[], int>>
+{
+    ["data-loader"] = MultiLora.Benchmarks.DataLoaderBenchmark.Run,
+    ["quantization"] = MultiLora.Benchmarks.QuantizationBenchmark.Run,
+};
+if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
+{
+    MultiLora.Core.Runtime.TorchRuntime.EnsureLoaded();
+    return run(args[1..]);
+}
+Console.WriteLine("usage: dotnet run -c Release --project benchmarks/MultiLora.Benchmarks -- <benchmark> [options]");
+Console.WriteLine($"benchmarks: {string.Join(", ", benchmarks.Keys)}");
+return args.Length == 0 ? 0 : 2;
