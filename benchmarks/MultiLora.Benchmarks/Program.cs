@@ -4,6 +4,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
 {
     ["data-loader"] = MultiLora.Benchmarks.DataLoaderBenchmark.Run,
     ["quantization"] = MultiLora.Benchmarks.QuantizationBenchmark.Run,
+    ["load"] = MultiLora.Benchmarks.LoadBenchmark.Run,
+    ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

@@ -30,6 +30,27 @@ public static class QuickstartRunner
 {
     static readonly string[] EvalTasks = ["synth_pope", "synth_mmbench"];
 
+    /// <summary>
+    /// What the base "knows" before instruction tuning, standing in for a pretrained LM and an aligned tower:
+    /// captions of the training images (grounding) mixed with text-only instructions (language).
+    /// The question formats of the eval splits are left to stage 2.
+    /// </summary>
+    const string PretrainSpec = "pretrain.yaml";
+    const string PretrainMixture = $$"""
+        # Quickstart base pretraining: image captions plus text-only instructions.
+        text_mix: 0.3
+        seed: 0
+        datasets:
+          - name: captions
+            files: [{{SynthOutput.Stage1}}]
+            format: json
+            image_root: .
+          - name: text
+            files: [{{SynthOutput.TextOnly}}]
+            format: jsonl
+            kind: text
+        """;
+
     public interface IHost
     {
         T Train<T>(Func<ITrainingObserver, T> run);
@@ -60,7 +81,8 @@ public static class QuickstartRunner
         Timed("build small LLaVA", () => BuiltInModel.Write(fresh, new TinyLlavaPreset(ImageSize: o.Resolution), o.Seed));
 
         string pretrained = Path.Combine(root, "base");
-        Timed("pretrain base (captions)", () => Train(host, Recipe(o, fresh, SynthOutput.Stage1Spec, 2, TrainMethod.Full, "plain", o.WarmupSteps, pretrained + "-run"), pretrained));
+        File.WriteAllText(Path.Combine(data, PretrainSpec), PretrainMixture);
+        Timed("pretrain base", () => Train(host, Recipe(o, fresh, PretrainSpec, 2, TrainMethod.Full, "llava_hf", o.WarmupSteps, pretrained + "-run"), pretrained));
 
         RunResults? before = null;
         Timed("evaluate before", () => Describe(before = Evaluate(host, o, pretrained, null, Path.Combine(root, "eval-before"))));

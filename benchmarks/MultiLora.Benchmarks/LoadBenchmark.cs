@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using MultiLora.Core.Diagnostics;
+using MultiLora.Language;
+using MultiLora.Llava.Checkpoints;
+using MultiLora.Llava.Model;
+using MultiLora.Vision;
+using static TorchSharp.torch;
+
+namespace MultiLora.Benchmarks;
+
+/// <summary>
+/// Checkpoint load time and peak RSS. `load write DIR [--dtype bf16]` writes a synthetic LLaVA of about 1.4B
+/// parameters (CLIP-L/14-336 tower + a TinyLlama-1.1B-shaped decoder, random weights) as a 4-shard
+/// checkpoint; `load read DIR [--dtype bf16]` loads it in a fresh process and reports seconds and peak RSS
+/// (run it as its own process: peak RSS is per process).
+/// </summary>
+static class LoadBenchmark
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length < 2) { Console.WriteLine("usage: load write|read DIR [--dtype float32|bfloat16]"); return 2; }
+        var dtype = args.Length >= 4 && args[2] == "--dtype" ? MultiLora.Core.Runtime.TorchRuntime.ResolveDType(args[3]) : ScalarType.BFloat16;
+        return args[0] == "write" ? Write(args[1], dtype) : Read(args[1], dtype);
+    }
+
+    static LlavaConfig OneBillion() => new(
+        new ClipVisionConfig(1024, 4096, 24, 16, 336, 14, 3, 1e-5, "quick_gelu"),
+        new LlamaConfig(32064, 2048, 5632, 22, 32, 4, 64, 1e-5, new RopeSettings(10000), 2048, false, false, false, false, 1, 2, 0, "llama"),
+        32000, -2, FeatureSelect.Patches, LlavaConfig.Mlp2xGelu, "gelu", true);
+
+    static int Write(string dir, ScalarType dtype)
+    {
+        var clock = Stopwatch.StartNew();
+        using var model = new LlavaForConditionalGeneration(OneBillion(), dtype);
+        long parameters = model.parameters().Sum(p => p.numel());
+        LlavaSaver.Save(dir, model, []);
+        // shard it the way the hub does, so the sharded path is what gets measured
+        using (var single = MultiLora.Core.Safetensors.SafetensorsCheckpoint.Open(dir))
+        {
+            var names = single.Names.Order(StringComparer.Ordinal).ToList();
+            var map = new System.Text.Json.Nodes.JsonObject();
+            const int shards = 4;
+            for (int s = 0; s < shards; s++)
+            {
+                string file = $"model-{s + 1:D5}-of-{shards:D5}.safetensors";
+                var part = names.Where((_, i) => i % shards == s).Select(n => KeyValuePair.Create(n, single.Load(n))).ToList();
+                MultiLora.Core.Safetensors.SafetensorsWriter.Write(Path.Combine(dir, file), part, MultiLora.Core.Safetensors.SafetensorsWriter.PtMetadata);
+                foreach (var (n, t) in part) { map[n] = file; t.Dispose(); }
+            }
+            File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), new System.Text.Json.Nodes.JsonObject { ["weight_map"] = map }.ToJsonString());
+        }
+        File.Delete(Path.Combine(dir, "model.safetensors"));
+        long bytes = Directory.GetFiles(dir, "*.safetensors").Sum(f => new FileInfo(f).Length);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {parameters / 1e9:0.000}B parameters ({dtype}), {bytes / 1e9:0.00} GB in 4 shards, in {clock.Elapsed.TotalSeconds:0.0} s"));
+        return 0;
+    }
+
+    static int Read(string dir, ScalarType dtype)
+    {
+        long before = MemoryProbe.ResidentBytes();
+        var clock = Stopwatch.StartNew();
+        using var model = LlavaLoader.Load(dir, new LoadOptions(DType: dtype));
+        double seconds = clock.Elapsed.TotalSeconds;
+        long parameters = model.parameters().Sum(p => p.numel());
+        long weightBytes = model.parameters().Sum(p => p.numel() * p.ElementSize);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"loaded {parameters / 1e9:0.000}B parameters as {dtype} in {seconds:0.00} s; weights {weightBytes / 1e9:0.00} GB; RSS before {MemoryProbe.Format(before)}, peak {MemoryProbe.Format(MemoryProbe.PeakResidentBytes())}"));
+        return 0;
+    }
+}
