@@ -39,18 +39,19 @@ static class PipelineBenchmark
             var errors = new DataErrorReport();
             var mixture = MixtureSource.Load(SpecLoader.LoadMixture(spec), errors);
             var sampler = mixture.CreateSampler();
-            var encoder = new ConversationEncoder(session.Template, session.Tokenizer, session.Model.Config.ImageTokenId, session.ImageTokens, 512);
+            var encoder = new ConversationEncoder(session.Template, session.Tokenizer, session.Model.Config.ImageTokenId, session.ImageTokens, 4096);
             var pipeline = new SamplePipeline(encoder, session.Images.Process, new PipelineOptions { Workers = workers }, errors);
             var clock = Stopwatch.StartNew();
             long samples = 0, tokens = 0;
             foreach (var s in pipeline.Run(mixture.Epoch(sampler, 0))) { samples++; tokens += s.Encoded.Length; }
+            clock.Stop();
             double loaderRate = samples / clock.Elapsed.TotalSeconds;
 
             // trainer on the same data
             var recipe = new TrainRecipe
             {
                 Model = new ModelSection { Path = model },
-                Data = new DataSection { Mixture = spec, MaxLength = 512, Aspect = "crop", Workers = workers },
+                Data = new DataSection { Mixture = spec, MaxLength = 4096, Aspect = "crop", Workers = workers },
                 Method = "lora", Template = "llava_hf", BatchSize = 16, MaxSteps = steps, LogEvery = 0,
                 OutputDir = Path.Combine(root, "train"),
             };

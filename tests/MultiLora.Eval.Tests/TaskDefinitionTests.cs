@@ -12,7 +12,7 @@ public class TaskDefinitionTests
     public void BuiltInTasks_AllLoadWithTheStandardSuffixes()
     {
         var catalog = TaskCatalog.Load();
-        Assert.Equal(["gqa", "llava_bench", "mmbench", "mmvet", "pope", "scienceqa_img", "synth_mmbench", "synth_pope", "textvqa", "vizwiz", "vqav2"], catalog.All.Select(t => t.Name).Order());
+        Assert.Equal(["gqa", "llava_bench", "mmbench", "mmvet", "pope", "scienceqa_img", "synth_mmbench", "synth_pope", "synth_vqa", "textvqa", "vizwiz", "vqav2"], catalog.All.Select(t => t.Name).Order());
         Assert.Equal("Answer with the option's letter from the given choices directly.", catalog.Get("mmbench").Suffix);
         Assert.Equal("Answer the question using a single word or phrase.", catalog.Get("pope").Suffix);
         Assert.True(catalog.Get("mmbench").Circular);

@@ -48,7 +48,7 @@ static class QuickstartCommand
         var table = new Table().Title("synthetic eval, before and after training").AddColumns("task", "metric", "before", "after", "chance");
         foreach (var (task, metric, before, after) in report.Metrics)
             table.AddRow(task, metric, before.ToString("0.0", CultureInfo.InvariantCulture), after.ToString("0.0", CultureInfo.InvariantCulture),
-                metric == "accuracy" ? (task == "synth_pope" ? "50" : "25") : "");
+                Chance(task, metric));
         AnsiConsole.Write(table);
         var phases = new Table().AddColumns("phase", "seconds", "result");
         foreach (var phase in report.Phases) phases.AddRow(Markup.Escape(phase.Name), phase.Seconds.ToString("0.0", CultureInfo.InvariantCulture), Markup.Escape(phase.Detail));
@@ -56,6 +56,15 @@ static class QuickstartCommand
         AnsiConsole.Write(phases);
         AnsiConsole.MarkupLineInterpolated($"outputs in {report.OutputDir}");
     }
+
+    /// <summary>What guessing scores: POPE is balanced yes/no, MMBench has 4 options, the open questions have 4 colours/4 shapes/2 counts.</summary>
+    static string Chance(string task, string metric) => (task, metric) switch
+    {
+        ("synth_pope", "accuracy") => "50",
+        ("synth_mmbench", "accuracy") => "25",
+        ("synth_vqa", "exact_match") => "~33",
+        _ => "",
+    };
 
     sealed class ConsoleHost : QuickstartRunner.IHost
     {

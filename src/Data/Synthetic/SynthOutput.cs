@@ -10,6 +10,8 @@ public static class SynthOutput
     public const string PopeQuestions = "eval/pope.jsonl";
     public const string PopeImages = "eval/pope_images";
     public const string MmBench = "eval/mmbench.tsv";
+    public const string VqaQuestions = "eval/vqa.json";
+    public const string VqaImages = "eval/vqa_images";
     public const string Stage1Spec = "stage1.yaml";
     public const string Stage2Spec = "stage2.yaml";
     public const string PopeSpec = "eval_pope.yaml";

@@ -23,6 +23,7 @@ public static class SyntheticDatasetGenerator
         var root = Path.GetFullPath(outputFolder);
         Directory.CreateDirectory(Path.Combine(root, SynthOutput.TrainImages));
         Directory.CreateDirectory(Path.Combine(root, SynthOutput.PopeImages));
+        Directory.CreateDirectory(Path.Combine(root, SynthOutput.VqaImages));
 
         var scenes = WriteTrainImages(root, options);
         WriteStage1(root, scenes, options.Seed);
@@ -30,6 +31,7 @@ public static class SyntheticDatasetGenerator
         WriteTextOnly(root, options);
         WritePope(root, options);
         WriteMmBench(root, options);
+        WriteVqa(root, options);
         WriteSpecs(root, options);
         return new SynthSummary(root, scenes.Count, scenes.Count, scenes.Count, options.Train, options.Eval, options.Eval);
     }
@@ -143,6 +145,30 @@ public static class SyntheticDatasetGenerator
             text.Append(CultureInfo.InvariantCulture, $"{i}\t{question.Question}\t\t{string.Join('\t', choices)}\t{letter}\t{question.Category}\t{Convert.ToBase64String(png)}\n");
         }
         File.WriteAllText(Path.Combine(root, SynthOutput.MmBench), text.ToString(), new UTF8Encoding(false));
+    }
+
+    /// <summary>
+    /// Open questions read straight off the image (colour, shape, count), in GQA's questions-JSON format
+    /// (qid -> imageId, question, answer) and scored by exact match: chance is 25% for colour and shape.
+    /// </summary>
+    static void WriteVqa(string root, SynthOptions options)
+    {
+        var random = new SeededRandom(options.Seed, "vqa");
+        var questions = new System.Text.Json.Nodes.JsonObject();
+        for (var i = 0; i < options.Eval; i++)
+        {
+            var scene = SceneSampler.Sample(random);
+            var image = SynthOutput.ImageName(i);
+            File.WriteAllBytes(Path.Combine(root, SynthOutput.VqaImages, image), PngEncoder.Encode(SceneRenderer.Render(scene, options.Resolution)));
+            var question = random.Next(3) switch
+            {
+                0 => SceneQuestions.Colour(scene, random),
+                1 => SceneQuestions.Shape(scene, random),
+                _ => SceneQuestions.Count(scene),
+            };
+            questions[$"q{i:D5}"] = new System.Text.Json.Nodes.JsonObject { ["imageId"] = image, ["question"] = question.Question, ["answer"] = question.Answer, ["category"] = question.Category };
+        }
+        File.WriteAllText(Path.Combine(root, SynthOutput.VqaQuestions), questions.ToJsonString(), new UTF8Encoding(false));
     }
 
     static void WriteSpecs(string root, SynthOptions options)

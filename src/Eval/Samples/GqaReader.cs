@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace MultiLora.Eval.Samples;
 
-/// <summary>GQA questions JSON (qid -> imageId, question, answer); image imageId.jpg.</summary>
+/// <summary>GQA questions JSON (qid -> imageId, question, answer); image imageId.jpg (or imageId itself when it has an extension).</summary>
 public static class GqaReader
 {
     public static IReadOnlyList<EvalSample> Read(string path, string split, string? imageRoot)
@@ -13,8 +13,10 @@ public static class GqaReader
         {
             var where = $"{path}#{p.Name}";
             return new EvalSample(p.Name, JsonFiles.Str(p.Value, "question", where),
-                DataFiles.ImageAt(imageRoot, path, JsonFiles.Str(p.Value, "imageId", where) + ".jpg"),
+                DataFiles.ImageAt(imageRoot, path, ImageFile(JsonFiles.Str(p.Value, "imageId", where))),
                 JsonFiles.Str(p.Value, "answer", where), Split: split, Origin: where);
         }).ToList();
     }
+
+    static string ImageFile(string imageId) => Path.HasExtension(imageId) ? imageId : imageId + ".jpg";
 }

@@ -28,7 +28,7 @@ public sealed record QuickstartReport(
 /// </summary>
 public static class QuickstartRunner
 {
-    static readonly string[] EvalTasks = ["synth_pope", "synth_mmbench"];
+    static readonly string[] EvalTasks = ["synth_vqa", "synth_pope", "synth_mmbench"];
 
     /// <summary>
     /// What the base "knows" before instruction tuning, standing in for a pretrained LM and an aligned tower:

@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 
 namespace MultiLora.Llava.Training;
 
-/// <summary>What a finished run leaves behind.</summary>
+/// <summary>What a finished run leaves behind. FirstLoss/LastLoss are means over the first and last ten steps.</summary>
 public sealed record TrainResult(string OutputDir, string FinalDir, int Steps, double FirstLoss, double LastLoss, double Seconds, long PeakResidentBytes, DataErrorReport DataErrors);
 
 /// <summary>A step whose loss is NaN or infinite: the run stops and names the step and the batch.</summary>
@@ -30,6 +30,7 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// </summary>
 public sealed class Trainer
 {
+    const int LossWindow = 10;
     readonly TrainRecipe _r;
     readonly ITrainingObserver _observer;
 
@@ -81,7 +82,9 @@ public sealed class Trainer
             .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance).Build().Serialize(_r));
         _observer.Started($"stage {_r.Stage} {_r.EffectiveMethod.ToString().ToLowerInvariant()} on {source}", totalSteps, trainable.Count);
 
+        // first/last loss reported as means over LossWindow steps (single steps swing with the batch's modality)
         double firstLoss = double.NaN, lastLoss = double.NaN;
+        var recentLosses = new Queue<double>();
         var stepLosses = new List<double>();
         long stepTokens = 0, stepSamples = 0;
         var stepClock = Stopwatch.StartNew();
@@ -116,8 +119,10 @@ public sealed class Trainer
                 double lr = _r.Optim.Lr * schedule.Factor(state.Step);
                 double gradNorm = OptimizerStep(optimizer, parameters, lr, trainable);
                 double meanLoss = stepLosses.Average();
-                if (double.IsNaN(firstLoss)) firstLoss = meanLoss;
-                lastLoss = meanLoss;
+                recentLosses.Enqueue(meanLoss);
+                if (recentLosses.Count > LossWindow) recentLosses.Dequeue();
+                if (state.Step + 1 == Math.Min(LossWindow, totalSteps) || (double.IsNaN(firstLoss) && state.Step + 1 >= totalSteps)) firstLoss = recentLosses.Average();
+                lastLoss = recentLosses.Average();
                 state = state with { Step = state.Step + 1, TokensSeen = state.TokensSeen + stepTokens };
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,
