@@ -14,6 +14,7 @@ static class CommandCatalog
         Commands.QuickstartCommand.Create(),
         Commands.ModelInitCommand.Create(),
         Commands.TrainCommand.Create(),
+        Commands.MergeCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
     ];

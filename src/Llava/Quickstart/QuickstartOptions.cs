@@ -14,7 +14,7 @@ public sealed record QuickstartOptions
     public int EvalQuestions { get; init; } = 100;
     public int WarmupSteps { get; init; } = 300;
     public int Stage1Steps { get; init; } = 150;
-    public int Stage2Steps { get; init; } = 300;
+    public int Stage2Steps { get; init; } = 600;
     public int BatchSize { get; init; } = 16;
     public int LoraRank { get; init; } = 32;
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using MultiLora.Core.Diagnostics;
+using MultiLora.Data.Errors;
+using MultiLora.Data.Readers;
 using MultiLora.Data.Synthetic;
 using MultiLora.Eval.Running;
 using MultiLora.Llava.BuiltIn;
@@ -32,10 +34,12 @@ public static class QuickstartRunner
 
     /// <summary>
     /// What the base "knows" before instruction tuning, standing in for a pretrained LM and an aligned tower:
-    /// captions of the training images (grounding) mixed with text-only instructions (language).
-    /// The question formats of the eval splits are left to stage 2.
+    /// captions of the training images (grounding), text-only instructions, and the instruction questions as
+    /// text without their images (the language and answer formats a pretrained LM brings, but no way to
+    /// answer from the picture). Answering from the image is what stages 1 and 2 add.
     /// </summary>
     const string PretrainSpec = "pretrain.yaml";
+    const string QuestionText = "questions_text.jsonl";
     const string PretrainMixture = $$"""
         # Quickstart base pretraining: image captions plus text-only instructions.
         text_mix: 0.3
@@ -49,7 +53,22 @@ public static class QuickstartRunner
             files: [{{SynthOutput.TextOnly}}]
             format: jsonl
             kind: text
+          - name: questions-without-images
+            files: [{{QuestionText}}]
+            format: jsonl
+            kind: text
         """;
+
+    /// <summary>The stage-2 conversations with the image and its placeholder removed.</summary>
+    static void WriteQuestionText(string data)
+    {
+        using var writer = new LlavaJsonWriter(Path.Combine(data, QuestionText), jsonLines: true);
+        foreach (var c in ConversationReaders.ReadFile(Path.Combine(data, SynthOutput.Stage2), DataErrorPolicy.Fail()))
+        {
+            var turns = c.Turns.Select(t => t with { Value = t.Value.Replace(ImagePlaceholder.Token + "\n", "", StringComparison.Ordinal) }).ToList();
+            writer.Write(c with { Turns = turns, Image = null });
+        }
+    }
 
     public interface IHost
     {
@@ -81,6 +100,7 @@ public static class QuickstartRunner
         Timed("build small LLaVA", () => BuiltInModel.Write(fresh, new TinyLlavaPreset(ImageSize: o.Resolution), o.Seed));
 
         string pretrained = Path.Combine(root, "base");
+        WriteQuestionText(data);
         File.WriteAllText(Path.Combine(data, PretrainSpec), PretrainMixture);
         Timed("pretrain base", () => Train(host, Recipe(o, fresh, PretrainSpec, 2, TrainMethod.Full, "llava_hf", o.WarmupSteps, pretrained + "-run"), pretrained));
 
@@ -147,5 +167,5 @@ public static class QuickstartRunner
     }
 
     static string Describe(RunResults r) =>
-        string.Join(", ", r.Tasks.Select(t => $"{t.Task} accuracy {t.Metrics.GetValueOrDefault("accuracy"):0.#}"));
+        string.Join(", ", r.Tasks.Select(t => t.Metrics.FirstOrDefault(m => m.Key is "accuracy" or "exact_match") is { Key: not null } m ? $"{t.Task} {m.Key} {m.Value:0.#}" : t.Task));
 }

@@ -12,8 +12,7 @@ public sealed record StepMetrics(
     double SamplesPerSecond,
     long ResidentBytes,
     long PeakResidentBytes,
-    double ElapsedSeconds,
-    double? EvalLoss = null);
+    double ElapsedSeconds);
 
 /// <summary>Receives progress from the trainer (the CLI draws a progress bar; tests record).</summary>
 public interface ITrainingObserver

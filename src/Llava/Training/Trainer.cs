@@ -136,7 +136,7 @@ public sealed class Trainer
                 if (state.Step >= totalSteps) break;
             }
             if (state.Step >= totalSteps) break;
-            if (micro > 0 && state.Step < totalSteps) { /* partial accumulation carries into the next epoch, as a sampler without drop_last does */ }
+            // a partial gradient accumulation carries into the next epoch (no drop_last)
             state = state with { Epoch = state.Epoch + 1, InputsConsumed = 0 };
             log.WriteEvent("epoch_end", new { epoch = state.Epoch, data_errors = errors.Total, first_errors = errors.Examples });
         }

@@ -83,7 +83,6 @@ public static class RecipeLoader
         r.Model.Language = Full(r.Model.Language);
         r.Model.Projector = Full(r.Model.Projector);
         r.Data.Mixture = Full(r.Data.Mixture);
-        r.Data.Eval = Full(r.Data.Eval);
         r.OutputDir = Full(r.OutputDir)!;
     }
 }

@@ -24,8 +24,6 @@ public sealed class TrainRecipe
     public int Epochs { get; set; } = 1;
     /// <summary>Stop after this many optimizer steps (null: run the epochs).</summary>
     public int? MaxSteps { get; set; }
-    /// <summary>Held-out loss every N steps (0: never).</summary>
-    public int EvalEvery { get; set; }
     /// <summary>Checkpoint every N steps (0: only at the end).</summary>
     public int SaveEvery { get; set; }
     public int LogEvery { get; set; } = 1;
@@ -63,8 +61,6 @@ public sealed class DataSection
 {
     /// <summary>A mixture (or single dataset) spec YAML.</summary>
     public string? Mixture { get; set; }
-    /// <summary>Held-out spec for eval loss (optional).</summary>
-    public string? Eval { get; set; }
     public int MaxLength { get; set; } = 2048;
     /// <summary>Image resolution (null: the tower's own).</summary>
     public int? Resolution { get; set; }
