@@ -6,6 +6,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["quantization"] = MultiLora.Benchmarks.QuantizationBenchmark.Run,
     ["load"] = MultiLora.Benchmarks.LoadBenchmark.Run,
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
+    ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

@@ -14,6 +14,9 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public LlamaConfig Config { get; }
     public RotaryEmbedding Rotary { get; }
 
+    /// <summary>Recompute each block in backward instead of keeping its activations (training only).</summary>
+    public bool GradientCheckpointing { get; set; }
+
     public LlamaModel(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaModel))
     {
         Config = c;
@@ -37,7 +40,12 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         positions ??= arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, dtype: ScalarType.Int64, device: inputsEmbeds.device).expand(b, t);
         var rope = Rotary.Tables(positions, inputsEmbeds.dtype);
         var h = inputsEmbeds;
-        for (int i = 0; i < layers.Count; i++) h = layers[i].Forward(h, rope, mask, cache, i);
+        bool checkpoint = GradientCheckpointing && cache is null && mask is null && is_grad_enabled();
+        // a checkpointed block only reaches its own parameters (LoRA) if its input asks for a gradient
+        // (what transformers' enable_input_require_grads does for frozen embeddings)
+        if (checkpoint && !h.requires_grad) h = h.detach().requires_grad_(true);
+        for (int i = 0; i < layers.Count; i++)
+            h = checkpoint ? CheckpointedBlock.Apply(layers[i], h, rope, i) : layers[i].Forward(h, rope, mask, cache, i);
         return norm.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -54,6 +54,7 @@ public sealed class Trainer
             ModelSettings.ParseAspect(_r.Data.Aspect, "data.aspect"), _r.Data.Resolution));
         var model = session.Model;
         var trainable = TrainingSetup.Apply(model, _r);
+        model.model.language_model.GradientCheckpointing = _r.GradientCheckpointing;
         model.train();
 
         var optimizer = CreateOptimizer(trainable);

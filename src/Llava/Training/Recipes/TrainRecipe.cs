@@ -28,6 +28,8 @@ public sealed class TrainRecipe
     public int SaveEvery { get; set; }
     public int LogEvery { get; set; } = 1;
     public int Seed { get; set; }
+    /// <summary>Recompute each decoder block in backward instead of keeping its activations.</summary>
+    public bool GradientCheckpointing { get; set; }
     public string Dtype { get; set; } = "float32";
     public string Device { get; set; } = "cpu";
     public string OutputDir { get; set; } = "runs/train";
