@@ -39,11 +39,12 @@ static class TrainBenchmark
                     LogEvery = 0, OutputDir = Path.Combine(root, method + (checkpointing ? "-gc" : "")), GradientCheckpointing = checkpointing,
                 }, observer);
                 var timed = observer.Steps.Skip(Math.Min(3, observer.Steps.Count - 1)).ToList();   // first steps warm up allocators
-                rows.Add((method + (checkpointing ? "+gc" : ""), timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.Steps.Max(s => s.PeakResidentBytes),
+                rows.Add((method + (checkpointing ? "+gc" : ""), timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.Steps.Max(s => s.ResidentBytes),
                     observer.Steps[Math.Min(9, observer.Steps.Count - 1)].ResidentBytes, observer.Steps[^1].ResidentBytes, observer.Trainable));
             }
             var baseline = rows[0];
-            Console.WriteLine("method    trainable    samples/s  tokens/s  vs full  peak RSS  RSS@10   RSS@last");
+            // "max RSS" is the largest resident size seen at a step end of that method (the process peak mixes methods)
+            Console.WriteLine("method    trainable    samples/s  tokens/s  vs full  max RSS   RSS@10   RSS@last");
             foreach (var r in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Method,-9} {r.Trainable,11:N0}  {r.Samples,9:0.00}  {r.Tokens,8:0}  {r.Samples / baseline.Samples,6:0.00}x  {r.Peak / 1048576,5} MiB {r.RssEarly / 1048576,5} MiB {r.RssLast / 1048576,5} MiB"));

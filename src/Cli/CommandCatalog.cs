@@ -15,6 +15,7 @@ static class CommandCatalog
         Commands.ModelInitCommand.Create(),
         Commands.TrainCommand.Create(),
         Commands.MergeCommand.Create(),
+        Commands.QuantizeCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
     ];

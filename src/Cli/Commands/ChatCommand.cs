@@ -9,7 +9,8 @@ namespace MultiLora.Cli.Commands;
 /// <summary>
 /// `multilora chat`: an interactive multi-turn conversation. `/image PATH` attaches an image to the
 /// conversation (LLaVA conditions on one image, placed in the first turn that has it), `/reset` starts
-/// over, `/exit` (or end of input) quits.
+/// over, `/adapter load NAME DIR` / `/adapter NAME` / `/adapter none` load and switch LoRA adapters,
+/// `/exit` (or end of input) quits.
 /// </summary>
 static class ChatCommand
 {
@@ -28,7 +29,7 @@ static class ChatCommand
             var options = decoding.Read(p);
             var history = new List<Turn>();
             RgbImage? picture = p.GetValue(image) is { } start ? ImageDecoder.DecodeFile(start) : null;
-            AnsiConsole.MarkupLine("[grey]/image PATH attaches an image, /reset clears the conversation, /exit quits[/]");
+            AnsiConsole.MarkupLine("[grey]/image PATH attaches an image, /adapter load NAME DIR | /adapter NAME | /adapter none switches adapters, /reset clears the conversation, /exit quits[/]");
             while (true)
             {
                 AnsiConsole.Markup("[bold green]you>[/] ");
@@ -37,6 +38,12 @@ static class ChatCommand
                 line = line.Trim();
                 if (line.Length == 0) continue;
                 if (line == "/reset") { history.Clear(); picture = null; AnsiConsole.MarkupLine("[grey]conversation cleared[/]"); continue; }
+                if (line.StartsWith("/adapter", StringComparison.Ordinal))
+                {
+                    try { AnsiConsole.MarkupLineInterpolated($"[grey]{AdapterCommand(session, line["/adapter".Length..].Trim())}[/]"); }
+                    catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException) { AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]"); }
+                    continue;
+                }
                 if (line.StartsWith("/image", StringComparison.Ordinal))
                 {
                     try
@@ -56,5 +63,25 @@ static class ChatCommand
             }
         });
         return cmd;
+    }
+
+    /// <summary>"load NAME DIR", "NAME" or "none".</summary>
+    static string AdapterCommand(LlavaSession session, string args)
+    {
+        var parts = args.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        switch (parts)
+        {
+            case ["load", var name, var dir]:
+                session.LoadAdapter(name, dir);
+                return $"adapter '{name}' loaded from {dir} and in use";
+            case ["none"]:
+                session.UseAdapter(null);
+                return "no adapter: the base model answers";
+            case [var name]:
+                session.UseAdapter(name);
+                return $"adapter '{name}' in use";
+            default:
+                return $"adapters: {(session.Adapters.Count == 0 ? "none loaded" : string.Join(", ", session.Adapters))}; in use: {session.ActiveAdapter ?? "none"}";
+        }
     }
 }

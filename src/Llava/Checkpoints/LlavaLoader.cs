@@ -1,3 +1,4 @@
+using MultiLora.Core.Config;
 using MultiLora.Core.Runtime;
 using MultiLora.Core.Safetensors;
 using MultiLora.Language;
@@ -25,8 +26,14 @@ public static class LlavaLoader
     public static LlavaForConditionalGeneration Load(string dir, LoadOptions options)
     {
         TorchRuntime.EnsureLoaded();
-        var config = ApplyOverrides(LlavaConfig.Load(Path.Combine(dir, "config.json")), options);
+        string configPath = Path.Combine(dir, "config.json");
+        var config = ApplyOverrides(LlavaConfig.Load(configPath), options);
         var model = new LlavaForConditionalGeneration(config, options.DType);
+        if (JsonConfig.Load(configPath).Object(QuantizedLlava.ConfigKey) is not null)
+        {
+            QuantizedLlava.LoadWeights(model, dir);
+            return Place(model, options);
+        }
         using (var checkpoint = SafetensorsCheckpoint.Open(dir))
         {
             var loader = new WeightLoader(model);

@@ -6,6 +6,7 @@ using MultiLora.Data.Text;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Llava.Generation;
 using MultiLora.Llava.Model;
+using MultiLora.Lora.Adapters;
 using MultiLora.Lora.Peft;
 using static TorchSharp.torch;
 
@@ -49,9 +50,10 @@ public sealed class LlavaSession : IDisposable
             throw new InvalidDataException($"{source}: config image_token_index {model.Config.ImageTokenId} differs from the tokenizer's <image> id {imageTokenId}");
         var images = new ImagePreprocessor(PreprocessorConfig(source, model.Config),
             new ImagePreprocessOptions(options.Resolution, options.Aspect!.Value, model.Config.Vision.PatchSize));
-        if (source.AdapterDir is { } adapter) PeftAdapter.Load(adapter, model);
+        var session = new LlavaSession(model, tokenizer, images, TemplateCatalog.Get(options.Template!), device, options);
+        if (source.AdapterDir is { } adapter) session.LoadAdapter(LoraConfig.DefaultAdapterName, adapter);
         model.eval();
-        return new LlavaSession(model, tokenizer, images, TemplateCatalog.Get(options.Template!), device, options);
+        return session;
     }
 
     /// <summary>preprocessor_config.json of the llava or vision folder; CLIP's defaults at the tower's size otherwise.</summary>
@@ -61,6 +63,29 @@ public sealed class LlavaSession : IDisposable
             if (dir is not null && File.Exists(Path.Combine(dir, "preprocessor_config.json")))
                 return ClipImageProcessorConfig.Load(dir);
         return ClipImageProcessorConfig.ClipDefaults(config.Vision.ImageSize);
+    }
+
+    /// <summary>Adapters loaded on this model, by name; the one in use is <see cref="ActiveAdapter"/> (null: the base alone).</summary>
+    public IReadOnlyList<string> Adapters => _adapters;
+    public string? ActiveAdapter { get; private set; }
+    readonly List<string> _adapters = [];
+
+    /// <summary>Loads a peft (or MultiLora) adapter folder under <paramref name="name"/> next to those already loaded, and makes it active.</summary>
+    public void LoadAdapter(string name, string dir)
+    {
+        if (_adapters.Contains(name)) throw new ArgumentException($"an adapter named '{name}' is already loaded");
+        PeftAdapter.Load(dir, Model, name);
+        _adapters.Add(name);
+        UseAdapter(name);
+    }
+
+    /// <summary>Switches the adapter used for the next requests (null: none, the base model).</summary>
+    public void UseAdapter(string? name)
+    {
+        if (name is not null && !_adapters.Contains(name))
+            throw new ArgumentException($"no adapter named '{name}' is loaded (loaded: {(_adapters.Count == 0 ? "none" : string.Join(", ", _adapters))})");
+        LoraInjector.SetActiveAdapter(Model, name);
+        ActiveAdapter = name;
     }
 
     /// <summary>Token ids of a raw prompt string, each "&lt;image&gt;" expanded to <see cref="ImageTokens"/> copies.</summary>
