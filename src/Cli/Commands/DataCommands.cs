@@ -3,6 +3,9 @@ using MultiLora.Data.Pipeline;
 using MultiLora.Data.Readers;
 using MultiLora.Data.Specs;
 using MultiLora.Data.Synthetic;
+using MultiLora.Data.Text;
+using MultiLora.Data.Templates;
+using MultiLora.Data.Errors;
 using Spectre.Console;
 
 namespace MultiLora.Cli.Commands;
@@ -66,14 +69,30 @@ static class DataCommands
         var spec = new Argument<string>("SPEC") { Description = "Dataset or mixture spec (YAML)" };
         var samples = new Option<int>("--samples") { Description = "Samples to print", DefaultValueFactory = _ => DatasetInspector.DefaultRenderedSamples };
         var decode = new Option<bool>("--decode-images") { Description = "Decode every image (slower; finds corrupt files)" };
-        var command = new Command("inspect", "Count samples, list bad records and print a few samples of a dataset spec (token statistics need a tokenizer: not wired here).");
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "A model folder whose tokenizer gives token statistics and label masks" };
+        var template = new Option<string>("--template") { Description = "Conversation template for the token statistics", DefaultValueFactory = _ => "vicuna_v1" };
+        var imageTokens = new Option<int>("--image-tokens") { Description = "Image placeholder tokens per image (576 for CLIP-L/14 at 336)", DefaultValueFactory = _ => 576 };
+        var maxLength = new Option<int>("--max-length") { Description = "Longest sample accepted", DefaultValueFactory = _ => 2048 };
+        var command = new Command("inspect", "Count samples, token statistics and label masks (with --tokenizer), bad records and a few samples of a dataset spec.");
         command.Arguments.Add(spec);
-        command.Options.Add(samples);
-        command.Options.Add(decode);
+        foreach (var o in new Option[] { samples, decode, tokenizer, template, imageTokens, maxLength }) command.Options.Add(o);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var mixture = SpecLoader.LoadMixture(parse.GetValue(spec)!);
-            var report = DatasetInspector.Inspect(mixture, renderSamples: parse.GetValue(samples), decodeImages: parse.GetValue(decode));
+            ConversationEncoder? encoder = null;
+            HfTokenizer? tok = null;
+            if (parse.GetValue(tokenizer) is { } dir)
+            {
+                tok = HfTokenizer.Load(dir);
+                int imageId = tok.TokenToId("<image>") ?? throw new InvalidDataException($"{dir}: the tokenizer has no <image> token");
+                encoder = new ConversationEncoder(TemplateCatalog.Get(parse.GetValue(template)!), tok, imageId, parse.GetValue(imageTokens), parse.GetValue(maxLength));
+            }
+            var report = DatasetInspector.Inspect(mixture, encoder, parse.GetValue(maxLength), renderSamples: parse.GetValue(samples), decodeImages: parse.GetValue(decode));
+            if (report.Tokens is { } t)
+                AnsiConsole.MarkupLineInterpolated($"tokens per sample: p50 {t.P50}, p90 {t.P90}, p99 {t.P99}, max {t.Max}; {t.TotalTokens:N0} tokens, {t.LabelTokens:N0} label tokens; {t.OverMaxLength} over max_length");
+            if (encoder is not null && tok is not null)
+                foreach (var input in MixtureSource.Load(mixture, new DataErrorReport()).Main.Take(parse.GetValue(samples)))
+                    AnsiConsole.MarkupLine(LabelMask(input.Conversation, encoder, tok));
             var table = new Table().AddColumns("dataset", "samples");
             foreach (var (name, count) in report.SamplesPerDataset) table.AddRow(Markup.Escape(name), count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
@@ -84,5 +103,25 @@ static class DataCommands
             return report.Errors.Total == 0 ? 0 : 2;
         }));
         return command;
+    }
+
+    /// <summary>A sample's tokens with the scored ones (labels != -100) in green; a run of image tokens shown once.</summary>
+    static string LabelMask(MultiLora.Data.Model.Conversation conversation, ConversationEncoder encoder, HfTokenizer tokenizer)
+    {
+        var encoded = encoder.Encode(conversation);
+        int? imageId = tokenizer.TokenToId("<image>");
+        var text = new System.Text.StringBuilder($"[grey]{Markup.Escape(conversation.Origin)}:[/] ");
+        for (int i = 0; i < encoded.Length; i++)
+        {
+            int id = encoded.InputIds[i];
+            if (id == imageId && i > 0 && encoded.InputIds[i - 1] == id) continue;
+            // SentencePiece pieces keep their word-initial "▁" (as a space); byte-fallback pieces are decoded
+            string raw = tokenizer.IdToToken(id) ?? "?";
+            string piece = id == imageId ? $"<image>x{encoded.ImageTokenCount}"
+                : raw.StartsWith("<0x", StringComparison.Ordinal) ? tokenizer.Decode([id], skipSpecialTokens: false) : raw.Replace('▁', ' ');
+            piece = Markup.Escape(piece);
+            text.Append(encoded.Labels[i] == MultiLora.Data.Model.EncodedSample.IgnoreIndex ? piece : $"[green]{piece}[/]");
+        }
+        return text.ToString();
     }
 }
