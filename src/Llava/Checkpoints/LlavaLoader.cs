@@ -88,6 +88,9 @@ public static class LlavaLoader
         // Grow the vocabulary: load everything else normally, the two vocab matrices row-wise.
         var vocabKeys = checkpoint.Names.Where(k => KeyLayout.Map(k, ModelPart.Language) is KeyLayout.LanguageRoot + "embed_tokens.weight" or KeyLayout.LmHead + "weight").ToHashSet();
         loader.Load(checkpoint, k => KeyLayout.Map(k, ModelPart.Language), skip: vocabKeys.Contains);
+        var vocabNames = vocabKeys.Select(k => KeyLayout.Map(k, ModelPart.Language)!).ToList();
+        loader.RequireLoaded(KeyLayout.LanguageRoot, origin, vocabNames);
+        loader.RequireLoaded(KeyLayout.LmHead, origin, [.. vocabNames, .. TiedExemptions(model.Config)]);
         using var _ = no_grad();
         foreach (var key in vocabKeys)
         {
