@@ -117,13 +117,14 @@ public sealed class Trainer
                 if (++micro < _r.GradAccum) continue;
 
                 micro = 0;
-                double lr = _r.Optim.Lr * schedule.Factor(state.Step);
-                double gradNorm = OptimizerStep(optimizer, parameters, lr, trainable);
+                double factor = schedule.Factor(state.Step);
+                double lr = _r.Optim.Lr * factor;
+                double gradNorm = OptimizerStep(optimizer, parameters, factor);
                 double meanLoss = stepLosses.Average();
                 recentLosses.Enqueue(meanLoss);
                 if (recentLosses.Count > LossWindow) recentLosses.Dequeue();
-                if (state.Step + 1 == Math.Min(LossWindow, totalSteps) || (double.IsNaN(firstLoss) && state.Step + 1 >= totalSteps)) firstLoss = recentLosses.Average();
                 lastLoss = recentLosses.Average();
+                if (double.IsNaN(firstLoss) && (recentLosses.Count == LossWindow || state.Step + 1 >= totalSteps)) firstLoss = lastLoss;
                 state = state with { Step = state.Step + 1, TokensSeen = state.TokensSeen + stepTokens };
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,
@@ -150,14 +151,19 @@ public sealed class Trainer
         return new TrainResult(_r.OutputDir, final, state.Step, firstLoss, lastLoss, clock.Elapsed.TotalSeconds, MemoryProbe.PeakResidentBytes(), errors);
     }
 
+    /// <summary>Each parameter group's peak learning rate, in the optimizer's group order (the schedule scales them all).</summary>
+    readonly List<double> _groupPeakLr = [];
+
     TorchSharp.Modules.AdamW CreateOptimizer(TrainableParameters trainable)
     {
         var o = _r.Optim;
         var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>();
-        if (trainable.Rest.Count > 0)
-            groups.Add(new(trainable.Rest.Select(p => p.Parameter), o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
-        if (trainable.Projector.Count > 0)
-            groups.Add(new(trainable.Projector.Select(p => p.Parameter), ProjectorLr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
+        foreach (var (parameters, lr) in new[] { (trainable.Rest, o.Lr), (trainable.Projector, ProjectorLr) })
+        {
+            if (parameters.Count == 0) continue;
+            groups.Add(new(parameters.Select(p => p.Parameter), lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
+            _groupPeakLr.Add(lr);
+        }
         if (groups.Count == 0) throw new InvalidOperationException("nothing to train: the method left every parameter frozen");
         return optim.AdamW(groups, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay);
     }
@@ -205,7 +211,7 @@ public sealed class Trainer
         return value;
     }
 
-    double OptimizerStep(TorchSharp.Modules.AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double lr, TrainableParameters trainable)
+    double OptimizerStep(TorchSharp.Modules.AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double scheduleFactor)
     {
         using var scope = NewDisposeScope();
         double norm = _r.Optim.MaxGradNorm > 0
@@ -214,12 +220,7 @@ public sealed class Trainer
         if (double.IsNaN(norm) || double.IsInfinity(norm))
             throw new TrainingDivergedException($"gradient norm is {norm}: stopping before the update");
         var groups = optimizer.ParamGroups.ToList();
-        double scale = lr / _r.Optim.Lr;
-        for (int g = 0; g < groups.Count; g++)
-        {
-            bool projectorGroup = trainable.Rest.Count == 0 || g == 1;
-            groups[g].LearningRate = (projectorGroup ? ProjectorLr : _r.Optim.Lr) * scale;
-        }
+        for (int g = 0; g < groups.Count; g++) groups[g].LearningRate = _groupPeakLr[g] * scheduleFactor;
         optimizer.step();
         optimizer.zero_grad();
         return norm;
