@@ -12,7 +12,8 @@ public sealed record StepMetrics(
     double SamplesPerSecond,
     long ResidentBytes,
     long PeakResidentBytes,
-    double ElapsedSeconds);
+    double ElapsedSeconds,
+    double? EvalLoss = null);
 
 /// <summary>Receives progress from the trainer (the CLI draws a progress bar; tests record).</summary>
 public interface ITrainingObserver

@@ -65,6 +65,8 @@ public sealed class Trainer
         var encoder = new ConversationEncoder(session.Template, session.Tokenizer, model.Config.ImageTokenId, session.ImageTokens, _r.Data.MaxLength);
         var pipeline = new SamplePipeline(encoder, session.Images.Process, new PipelineOptions { Workers = _r.Data.Workers, MaxLength = _r.Data.MaxLength }, errors);
 
+        var heldOut = _r.Data.Eval is { } evalSpec && _r.EvalEvery > 0 ? HeldOutSamples(evalSpec, pipeline) : null;
+
         int samplesPerStep = _r.BatchSize * _r.GradAccum;
         int stepsPerEpoch = (int)Math.Ceiling(sampler.EpochLength / (double)samplesPerStep);
         int totalSteps = _r.MaxSteps ?? _r.Epochs * stepsPerEpoch;
@@ -127,8 +129,10 @@ public sealed class Trainer
                 if (double.IsNaN(firstLoss) && (recentLosses.Count == LossWindow || state.Step + 1 >= totalSteps)) firstLoss = lastLoss;
                 state = state with { Step = state.Step + 1, TokensSeen = state.TokensSeen + stepTokens };
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
+                double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,
-                    MemoryProbe.ResidentBytes(), MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds);
+                    MemoryProbe.ResidentBytes(), MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss);
+                if (evalLoss is not null) log.Write(metrics);
                 if (_r.LogEvery > 0 && (state.Step % _r.LogEvery == 0 || state.Step == totalSteps)) log.Write(metrics);
                 _observer.Step(metrics);
                 stepLosses.Clear(); stepTokens = 0; stepSamples = 0; stepClock.Restart();
@@ -195,6 +199,38 @@ public sealed class Trainer
             current.Add(s);
         }
         if (current.Count > 0) yield return new Batch(current);
+    }
+
+    /// <summary>The first eval_samples samples of the held-out spec, prepared once.</summary>
+    List<Batch> HeldOutSamples(string spec, SamplePipeline pipeline)
+    {
+        var mixture = MixtureSource.Load(SpecLoader.LoadMixture(spec), new DataErrorReport());
+        var inputs = mixture.Main.Concat(mixture.TextOnly).Take(_r.Data.EvalSamples);
+        var batches = ModalityBatches(pipeline.Run(inputs), _r.BatchSize).ToList();
+        if (batches.Count == 0) throw new InvalidDataException($"{spec}: the held-out spec has no samples");
+        return batches;
+    }
+
+    /// <summary>Mean token loss over the held-out batches, without gradients and in eval mode.</summary>
+    double HeldOutLoss(Llava.Model.LlavaForConditionalGeneration model, List<Batch> batches, LlavaSession session)
+    {
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            double weighted = 0;
+            long tokens = 0;
+            foreach (var batch in batches)
+            {
+                using var scope = NewDisposeScope();
+                using var t = BatchTensors.From(batch, session.Tokenizer.PadId, session.Device, model.lm_head.parameters().First().dtype);
+                long scored = CausalLmLoss.ScoredTokens(t.Labels);
+                weighted += CausalLmLoss.Compute(model.Forward(t.InputIds, t.Pixels), t.Labels).item<float>() * scored;
+                tokens += scored;
+            }
+            return weighted / Math.Max(1, tokens);
+        }
+        finally { model.train(); }
     }
 
     /// <summary>Forward and backward of one micro-batch; returns its mean token loss.</summary>

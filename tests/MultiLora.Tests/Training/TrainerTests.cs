@@ -66,6 +66,20 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void EvalEvery_LogsAHeldOutLossThatFalls()
+    {
+        var recipe = Recipe("full", 12, "held-out");
+        recipe.EvalEvery = 6;
+        recipe.Data.Eval = Path.Combine(_data, SynthOutput.Stage1Spec);
+        var recorder = new Recorder();
+        Trainer.Run(recipe, recorder);
+        var evals = recorder.Steps.Where(s => s.EvalLoss is not null).Select(s => (s.Step, Loss: s.EvalLoss!.Value)).ToList();
+        Assert.Equal([6, 12], evals.Select(e => e.Step));
+        Assert.True(evals[1].Loss < evals[0].Loss, $"held-out loss {evals[0].Loss:0.000} -> {evals[1].Loss:0.000}");
+        Assert.Contains("eval_loss", File.ReadAllText(Path.Combine(recipe.OutputDir, "metrics.jsonl")));
+    }
+
+    [Fact]
     public void KilledAndResumedRun_EndsWithTheSameLossAsAnUninterruptedOne()
     {
         var straightSteps = new Recorder();

@@ -73,6 +73,7 @@ public static class RecipeLoader
         Require(r.Optim.Schedule is "cosine" or "linear" or "constant", $"optim.schedule '{r.Optim.Schedule}' is not cosine|linear|constant");
         Require(r.Quant.Type is "nf4" or "int8", $"quant.type '{r.Quant.Type}' is not nf4|int8");
         Require(r.Data.Aspect is "pad" or "crop", $"data.aspect '{r.Data.Aspect}' is not pad|crop");
+        Require(r.EvalEvery == 0 || r.Data.Eval is not null, "eval_every needs data.eval (a held-out spec)");
     }
 
     static void ResolvePaths(TrainRecipe r, string folder)
@@ -83,6 +84,7 @@ public static class RecipeLoader
         r.Model.Language = Full(r.Model.Language);
         r.Model.Projector = Full(r.Model.Projector);
         r.Data.Mixture = Full(r.Data.Mixture);
+        r.Data.Eval = Full(r.Data.Eval);
         r.OutputDir = Full(r.OutputDir)!;
     }
 }

@@ -24,6 +24,8 @@ public sealed class TrainRecipe
     public int Epochs { get; set; } = 1;
     /// <summary>Stop after this many optimizer steps (null: run the epochs).</summary>
     public int? MaxSteps { get; set; }
+    /// <summary>Held-out loss every N steps on data.eval (0: never).</summary>
+    public int EvalEvery { get; set; }
     /// <summary>Checkpoint every N steps (0: only at the end).</summary>
     public int SaveEvery { get; set; }
     public int LogEvery { get; set; } = 1;
@@ -63,6 +65,10 @@ public sealed class DataSection
 {
     /// <summary>A mixture (or single dataset) spec YAML.</summary>
     public string? Mixture { get; set; }
+    /// <summary>Held-out dataset or mixture spec for the eval loss (with eval_every).</summary>
+    public string? Eval { get; set; }
+    /// <summary>At most this many held-out samples per evaluation.</summary>
+    public int EvalSamples { get; set; } = 64;
     public int MaxLength { get; set; } = 2048;
     /// <summary>Image resolution (null: the tower's own).</summary>
     public int? Resolution { get; set; }
