@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using static TorchSharp.torch;
 
 namespace MultiLora.Language;
@@ -31,7 +32,7 @@ public static class AttentionMasks
     {
         using var scope = NewDisposeScope();
         var m = keyPadding.to(ScalarType.Int64);
-        var pos = m.cumsum(1) - 1;
-        return pos.masked_fill(m.eq(0), 1).MoveToOuterDisposeScope();
+        var pos = m.cumsum(1).sub(Scalars.One);
+        return pos.masked_fill(m.eq(Scalars.Of(0L)), Scalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,8 +25,8 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.call(x), rope, mask, cache, layer);
-        var output = h + mlp.call(post_attention_layernorm.call(h));
+        var h = x.Plus(self_attn.Forward(input_layernorm.call(x), rope, mask, cache, layer));
+        var output = h.Plus(mlp.call(post_attention_layernorm.call(h)));
         return output.MoveToOuterDisposeScope();
     }
 }

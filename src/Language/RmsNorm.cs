@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,8 +21,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var variance = x32.pow(2).mean([-1L], keepdim: true);
-        var normed = (x32 * rsqrt(variance + _eps)).to(x.dtype);
+        var variance = x32.square().mean([-1L], keepdim: true);
+        var normed = (x32 * rsqrt(variance.PlusScalar(_eps))).to(x.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }
 }

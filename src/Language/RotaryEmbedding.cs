@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using static TorchSharp.torch;
 
 namespace MultiLora.Language;
@@ -69,6 +70,6 @@ public sealed class RotaryEmbedding
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([-x2, x1], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 }

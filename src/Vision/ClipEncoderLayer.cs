@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,7 +24,7 @@ public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.call(layer_norm1.call(x));
-        return (h + mlp.call(layer_norm2.call(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(self_attn.call(layer_norm1.call(x)));
+        return h.Plus(mlp.call(layer_norm2.call(h))).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
         var h = fc1.call(x);
         h = _act switch
         {
-            "quick_gelu" => h * sigmoid(h * 1.702),
+            "quick_gelu" => h * sigmoid(h.Times(1.702)),
             "gelu" => nn.functional.gelu(h),
             _ => nn.functional.gelu(h, TorchSharp.Modules.GELU.Approximate.tanh),
         };

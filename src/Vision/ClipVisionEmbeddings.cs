@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -36,7 +37,7 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
         patches = patches.flatten(2).transpose(1, 2);                             // [B, N, hidden]
         var cls = class_embedding.expand(b, 1, -1);                               // [B, 1, hidden]
         var embeddings = cat([cls, patches], 1);                                  // [B, 1+N, hidden]
-        return (embeddings + PositionEmbeddings(h / _c.PatchSize, w / _c.PatchSize)).MoveToOuterDisposeScope();
+        return embeddings.Plus(PositionEmbeddings(h / _c.PatchSize, w / _c.PatchSize)).MoveToOuterDisposeScope();
     }
 
     /// <summary>[1, 1 + gh*gw, hidden]: the stored table, or its patch grid resized to gh x gw.</summary>

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using MultiLora.Language;
 using MultiLora.Vision;
@@ -61,9 +62,9 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     public Tensor Embed(Tensor inputIds, Tensor? pixels)
     {
         using var scope = NewDisposeScope();
-        var isImage = inputIds.eq(Config.ImageTokenId);                                       // [B, T]
+        var isImage = inputIds.eq(Scalars.Of((long)Config.ImageTokenId));                                       // [B, T]
         // the placeholder id may lie outside the vocabulary (LLaVA's -200): embed a harmless id there
-        var embeds = model.language_model.embed_tokens.call(inputIds.masked_fill(isImage, 0)); // [B, T, hidden]
+        var embeds = model.language_model.embed_tokens.call(inputIds.masked_fill(isImage, Scalars.Of(0L))); // [B, T, hidden]
         long placeholders = isImage.sum().ToInt64();
         if (pixels is null)
         {

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using System.Diagnostics;
 using MultiLora.Core.Diagnostics;
 using MultiLora.Core.Runtime;
@@ -243,7 +244,7 @@ public sealed class Trainer
         double value = loss.item<float>();
         if (double.IsNaN(value) || double.IsInfinity(value))
             throw new TrainingDivergedException($"step {step + 1}: loss is {value} on the batch of {string.Join(", ", batch.Samples.Select(s => s.Origin).Take(8))}");
-        (loss / _r.GradAccum).backward();
+        loss.DividedBy(_r.GradAccum).backward();
         return value;
     }
 

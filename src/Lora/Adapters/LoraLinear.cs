@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Lora.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -147,7 +148,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         var a = lora_A[name].weight.to(input.dtype);
         var b = lora_B[name].weight.to(input.dtype);
         var lora = nn.functional.linear(nn.functional.linear(x, a), b);
-        var sum = result.add(lora, alpha: scaling);
+        var sum = result.PlusScaled(lora, scaling);
         result.Dispose();
         return sum.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -63,7 +64,7 @@ public sealed class Int8Linear : Module<Tensor, Tensor>, IQuantizedLinear
     public Tensor DequantizeWeight(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var w = weight.to(ScalarType.Float32) * (SCB / 127.0).unsqueeze(1);
+        var w = weight.to(ScalarType.Float32) * SCB.DividedBy(127.0).unsqueeze(1);
         return w.to(dtype).MoveToOuterDisposeScope();
     }
 
@@ -89,7 +90,7 @@ public sealed class Int8Linear : Module<Tensor, Tensor>, IQuantizedLinear
     {
         var y = QuantizedMatMul.Apply(input, this);
         if (bias is null) return y;
-        using (y) return y + bias.to(y.dtype);
+        using (y) return y.Plus(bias.to(y.dtype));
     }
 
     // module.to(dtype) must not touch the quantized state: bitsandbytes keeps absmax and friends in

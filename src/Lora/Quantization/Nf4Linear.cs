@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -113,7 +114,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
     {
         if (nested_absmax is null) return absmax.to(ScalarType.Float32);
         using var scope = NewDisposeScope();
-        return (DynamicMap8.DequantizeBlockwise(absmax, nested_absmax, NestedTable(absmax.device), DynamicMap8.NestedBlockSize) + nested_offset!).MoveToOuterDisposeScope();
+        return DynamicMap8.DequantizeBlockwise(absmax, nested_absmax, NestedTable(absmax.device), DynamicMap8.NestedBlockSize).Plus(nested_offset!).MoveToOuterDisposeScope();
     }
 
     public Tensor DequantizeWeight(ScalarType dtype)
