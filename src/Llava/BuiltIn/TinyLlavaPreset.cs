@@ -11,7 +11,7 @@ namespace MultiLora.Llava.BuiltIn;
 public sealed record TinyLlavaPreset(
     int ImageSize = 32,
     int PatchSize = 8,
-    int VisionHidden = 64,
+    int VisionHidden = 192,
     int VisionLayers = 3,
     int VisionHeads = 4,
     int TextHidden = 128,

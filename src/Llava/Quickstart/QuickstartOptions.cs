@@ -12,7 +12,7 @@ public sealed record QuickstartOptions
     public int Resolution { get; init; } = 32;
     public int TrainImages { get; init; } = 3000;
     public int EvalQuestions { get; init; } = 100;
-    public int WarmupSteps { get; init; } = 300;
+    public int WarmupSteps { get; init; } = 600;
     public int Stage1Steps { get; init; } = 150;
     public int Stage2Steps { get; init; } = 600;
     public int BatchSize { get; init; } = 16;

@@ -35,14 +35,15 @@ public static class QuickstartRunner
     /// <summary>
     /// What the base "knows" before instruction tuning, standing in for a pretrained LM and an aligned tower:
     /// captions of the training images (grounding), text-only instructions, and the instruction questions as
-    /// text without their images (the language and answer formats a pretrained LM brings, but no way to
-    /// answer from the picture). Answering from the image is what stages 1 and 2 add.
+    /// text over a written description of the scene instead of the image (reading comprehension a pretrained
+    /// LM brings: checking "a red square" against a description, finding the option letter of a word).
+    /// Answering from the picture itself is what stages 1 and 2 add.
     /// </summary>
     const string PretrainSpec = "pretrain.yaml";
     const string QuestionText = "questions_text.jsonl";
     const string PretrainMixture = $$"""
         # Quickstart base pretraining: image captions plus text-only instructions.
-        text_mix: 0.3
+        text_mix: 0.5
         seed: 0
         datasets:
           - name: captions
@@ -53,19 +54,27 @@ public static class QuickstartRunner
             files: [{{SynthOutput.TextOnly}}]
             format: jsonl
             kind: text
-          - name: questions-without-images
+          - name: questions-over-descriptions
             files: [{{QuestionText}}]
             format: jsonl
             kind: text
         """;
 
-    /// <summary>The stage-2 conversations with the image and its placeholder removed.</summary>
+    /// <summary>
+    /// The stage-2 conversations with the image placeholder replaced by the scene's caption (from the stage-1
+    /// record of the same training image), as text-only records: the answer is in the text, not the picture.
+    /// </summary>
     static void WriteQuestionText(string data)
     {
+        var captions = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var c in ConversationReaders.ReadFile(Path.Combine(data, SynthOutput.Stage1), DataErrorPolicy.Fail()))
+            captions[c.Image!.ToString()] = c.Turns[^1].Value;
         using var writer = new LlavaJsonWriter(Path.Combine(data, QuestionText), jsonLines: true);
         foreach (var c in ConversationReaders.ReadFile(Path.Combine(data, SynthOutput.Stage2), DataErrorPolicy.Fail()))
         {
-            var turns = c.Turns.Select(t => t with { Value = t.Value.Replace(ImagePlaceholder.Token + "\n", "", StringComparison.Ordinal) }).ToList();
+            if (!captions.TryGetValue(c.Image!.ToString(), out var caption))
+                throw new InvalidDataException($"{c.Origin}: no stage-1 caption for image {c.Image}");
+            var turns = c.Turns.Select(t => t with { Value = t.Value.Replace(ImagePlaceholder.Token + "\n", $"Scene: {caption}\n", StringComparison.Ordinal) }).ToList();
             writer.Write(c with { Turns = turns, Image = null });
         }
     }
