@@ -31,7 +31,7 @@ static class DataCommands
         var seed = new Option<int>("--seed") { Description = "Seed: the same seed writes byte-identical files", DefaultValueFactory = _ => 0 };
         var command = new Command("synth", "Write a learnable synthetic data set of coloured shapes, with eval splits and spec YAMLs.");
         foreach (var o in new Option[] { outDir, resolution, train, eval, seed }) command.Options.Add(o);
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse =>
         {
             var summary = SyntheticDatasetGenerator.Generate(parse.GetValue(outDir)!, new SynthOptions
             {
@@ -40,7 +40,7 @@ static class DataCommands
             AnsiConsole.MarkupLineInterpolated($"wrote [green]{summary.OutputFolder}[/]: {summary.TrainImages} train images, {summary.Stage1Records} captions, {summary.Stage2Records} instructions, {summary.TextRecords} text-only, {summary.PopeQuestions} POPE and {summary.MmBenchQuestions} MMBench questions");
             AnsiConsole.MarkupLineInterpolated($"specs: {SynthOutput.Stage1Spec}, {SynthOutput.Stage2Spec}, {SynthOutput.PopeSpec}, {SynthOutput.MmBenchSpec}");
             return 0;
-        }));
+        });
         return command;
     }
 
@@ -55,12 +55,12 @@ static class DataCommands
         command.Arguments.Add(output);
         command.Options.Add(imageRoot);
         command.Options.Add(imagesOut);
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse =>
         {
             var summary = DataConverter.Convert(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(imageRoot), parse.GetValue(imagesOut));
             AnsiConsole.MarkupLineInterpolated($"wrote [green]{summary.Output}[/]: {summary.Records} records, {summary.Images} with images");
             return 0;
-        }));
+        });
         return command;
     }
 
@@ -76,7 +76,7 @@ static class DataCommands
         var command = new Command("inspect", "Count samples, token statistics and label masks (with --tokenizer), bad records and a few samples of a dataset spec.");
         command.Arguments.Add(spec);
         foreach (var o in new Option[] { samples, decode, tokenizer, template, imageTokens, maxLength }) command.Options.Add(o);
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse =>
         {
             var mixture = SpecLoader.LoadMixture(parse.GetValue(spec)!);
             ConversationEncoder? encoder = null;
@@ -101,7 +101,7 @@ static class DataCommands
             AnsiConsole.MarkupLineInterpolated($"bad records: {report.Errors.Total} ({report.Errors})");
             foreach (var e in report.Errors.Examples) AnsiConsole.MarkupLineInterpolated($"  [yellow]{e}[/]");
             return report.Errors.Total == 0 ? 0 : 2;
-        }));
+        });
         return command;
     }
 

@@ -9,9 +9,8 @@ namespace MultiLora.Cli.Commands;
 
 /// <summary>
 /// `multilora eval`: `score` (predictions made elsewhere against a task's official data file), `compare`
-/// (per-task, per-metric deltas of two runs) and `tasks` (the task catalog). Running a model is added by the
-/// integrator on the parent command, through EvalRunner.Run. Actions go through CliErrors themselves because
-/// System.CommandLine's default exception handler would otherwise print a stack trace for bad input.
+/// (per-task, per-metric deltas of two runs) and `tasks` (the task catalog); running a model is the parent
+/// command's own action (<see cref="EvalRunAction"/>). Bad input becomes one line through CliApp.Run.
 /// </summary>
 static class EvalCommands
 {
@@ -40,7 +39,7 @@ static class EvalCommands
         var taskPaths = TaskPathsOption();
         var cmd = new Command("score", "Score predictions made elsewhere with the built-in scorers.");
         foreach (var o in new Option[] { task, data, predictions, output, taskPaths }) cmd.Options.Add(o);
-        cmd.SetAction(parse => CliErrors.Run(() =>
+        cmd.SetAction(parse =>
         {
             var definition = TaskCatalog.Load(parse.GetValue(taskPaths)).Get(parse.GetValue(task)!);
             var outPath = parse.GetValue(output);
@@ -54,7 +53,7 @@ static class EvalCommands
             foreach (var t in run.Tasks) AnsiConsole.MarkupLineInterpolated($"[grey]{t.Task}: {t.Scoring}[/]");
             if (outPath is not null) AnsiConsole.MarkupLineInterpolated($"written: {outPath}");
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -65,7 +64,7 @@ static class EvalCommands
         var cmd = new Command("compare", "Per-task, per-metric deltas between two runs (B - A).");
         cmd.Arguments.Add(a);
         cmd.Arguments.Add(b);
-        cmd.SetAction(parse => CliErrors.Run(() =>
+        cmd.SetAction(parse =>
         {
             var table = new Table().AddColumns("task", "metric", "A", "B", "delta");
             static string F(double? v) => v?.ToString("0.##", CultureInfo.InvariantCulture) ?? "-";
@@ -76,7 +75,7 @@ static class EvalCommands
             }
             AnsiConsole.Write(table);
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -85,7 +84,7 @@ static class EvalCommands
         var taskPaths = TaskPathsOption();
         var cmd = new Command("tasks", "List the benchmark tasks (built-in and from --task-file).");
         cmd.Options.Add(taskPaths);
-        cmd.SetAction(parse => CliErrors.Run(() =>
+        cmd.SetAction(parse =>
         {
             var table = new Table().AddColumns("task", "format", "data", "metrics", "max new tokens", "from");
             foreach (var t in TaskCatalog.Load(parse.GetValue(taskPaths)).All.OrderBy(t => t.Name, StringComparer.Ordinal))
@@ -93,7 +92,7 @@ static class EvalCommands
                     t.MaxNewTokens.ToString(CultureInfo.InvariantCulture), Markup.Escape(t.Origin));
             AnsiConsole.Write(table);
             return 0;
-        }));
+        });
         return cmd;
     }
 }

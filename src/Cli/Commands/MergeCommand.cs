@@ -23,8 +23,7 @@ static class MergeCommand
             using var session = LlavaSession.Open(options);
             var merged = AdapterMerger.MergeAndUnload(session.Model);
             var settings = new ModelSettings(session.Template.Name, session.Options.Aspect?.ToString().ToLowerInvariant(), session.Options.Resolution).ToJson();
-            var companions = new[] { options.Source.ModelDir, options.Source.LanguageDir, options.Source.VisionDir }.Where(d => d is not null).Select(d => d!);
-            LlavaSaver.Save(p.GetValue(output)!, session.Model, companions, extraFiles: new Dictionary<string, string> { [ModelSettings.FileName] = settings });
+            LlavaSaver.Save(p.GetValue(output)!, session.Model, options.Source.CompanionDirs, extraFiles: new Dictionary<string, string> { [ModelSettings.FileName] = settings });
             AnsiConsole.MarkupLineInterpolated($"merged {merged.Count} LoRA modules; wrote {p.GetValue(output)}");
             return 0;
         });

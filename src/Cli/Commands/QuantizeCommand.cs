@@ -32,8 +32,7 @@ static class QuantizeCommand
             };
             using var session = LlavaSession.Open(options);
             var paths = Quantizer.QuantizeLinears(session.Model, "model.language_model.", quant);
-            var companions = new[] { options.Source.ModelDir, options.Source.LanguageDir, options.Source.VisionDir }.Where(d => d is not null).Select(d => d!);
-            QuantizedLlava.Save(p.GetValue(output)!, session.Model, quant, companions, options.DType);
+            QuantizedLlava.Save(p.GetValue(output)!, session.Model, quant, options.Source.CompanionDirs, options.DType);
             AnsiConsole.MarkupLineInterpolated($"quantized {paths.Count} linears ({p.GetValue(type)}); wrote {p.GetValue(output)}");
             return 0;
         });

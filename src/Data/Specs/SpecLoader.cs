@@ -73,7 +73,7 @@ public static class SpecLoader
 
 
     // YAML shapes: mutable, nullable so that "absent" is distinguishable and defaults live in the records above.
-    sealed class RawDataset
+    class RawDataset
     {
         public string? Name { get; set; }
         public List<string>? Files { get; set; }
@@ -85,25 +85,13 @@ public static class SpecLoader
         public string? Kind { get; set; }
     }
 
-    sealed class RawSpec
+    sealed class RawSpec : RawDataset
     {
-        public string? Name { get; set; }
-        public List<string>? Files { get; set; }
-        public string? Format { get; set; }
-        public RawColumns? Columns { get; set; }
-        public string? ImageRoot { get; set; }
-        public double? Weight { get; set; }
-        public string? OnError { get; set; }
-        public string? Kind { get; set; }
         public double? TextMix { get; set; }
         public int? Seed { get; set; }
         public List<RawDataset>? Datasets { get; set; }
 
-        public RawDataset AsDataset() => new()
-        {
-            Name = Name, Files = Files, Format = Format, Columns = Columns, ImageRoot = ImageRoot,
-            Weight = Weight, OnError = OnError, Kind = Kind,
-        };
+        public RawDataset AsDataset() => this;
     }
 
     sealed class RawColumns

@@ -13,7 +13,17 @@ namespace MultiLora.Llava.Checkpoints;
 public static class LlavaSaver
 {
     static readonly string[] CompanionFiles =
-        ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "preprocessor_config.json", "chat_template.json"];
+        ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "preprocessor_config.json", "chat_template.json", "multilora.json"];
+
+    /// <summary>Copies the tokenizer, preprocessor and settings files into <paramref name="dir"/>, each from the first of <paramref name="companions"/> that has it.</summary>
+    internal static void CopyCompanions(string dir, IEnumerable<string> companions)
+    {
+        foreach (var name in CompanionFiles)
+        {
+            var source = companions.Select(c => Path.Combine(c, name)).FirstOrDefault(File.Exists);
+            if (source is not null) File.Copy(source, Path.Combine(dir, name), overwrite: true);
+        }
+    }
 
     /// <param name="companions">folders to copy tokenizer/preprocessor files from (first found wins)</param>
     /// <param name="tensors">the weights to write (default: the model's state dict); must use the model's plain names</param>
@@ -29,11 +39,7 @@ public static class LlavaSaver
         {
             File.WriteAllText(Path.Combine(temp, "config.json"), model.Config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             SafetensorsWriter.Write(Path.Combine(temp, SafetensorsCheckpoint.SingleFile), list, SafetensorsWriter.PtMetadata);
-            foreach (var name in CompanionFiles)
-            {
-                var source = companions.Select(c => Path.Combine(c, name)).FirstOrDefault(File.Exists);
-                if (source is not null) File.Copy(source, Path.Combine(temp, name));
-            }
+            CopyCompanions(temp, companions);
             foreach (var (name, content) in extraFiles ?? new Dictionary<string, string>())
                 File.WriteAllText(Path.Combine(temp, name), content);
         });

@@ -30,10 +30,7 @@ public static class QuantizedLlava
                 : new JsonObject { ["quant_method"] = "bitsandbytes", ["load_in_4bit"] = false, ["load_in_8bit"] = true };
             File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             QuantizedCheckpoint.Save(model, Path.Combine(temp, SafetensorsCheckpoint.SingleFile));
-            foreach (var companion in companions)
-                foreach (var file in new[] { "tokenizer.model", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "multilora.json" })
-                    if (File.Exists(Path.Combine(companion, file)) && !File.Exists(Path.Combine(temp, file)))
-                        File.Copy(Path.Combine(companion, file), Path.Combine(temp, file));
+            LlavaSaver.CopyCompanions(temp, companions);
         });
     }
 

@@ -18,6 +18,9 @@ public sealed record ModelSource(string? ModelDir = null, string? VisionDir = nu
             if (dir is not null && !Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: folder not found");
     }
 
+    /// <summary>Folders whose tokenizer/preprocessor/settings files a checkpoint written from this model carries over, in priority order.</summary>
+    public IEnumerable<string> CompanionDirs => new[] { ModelDir, LanguageDir, VisionDir }.Where(d => d is not null).Select(d => d!);
+
     /// <summary>The folder holding the tokenizer: the llava folder, else the language model's.</summary>
     public string TokenizerDir => ModelDir ?? LanguageDir!;
 

@@ -289,8 +289,7 @@ public sealed class Trainer
         }
         else
         {
-            var companions = new[] { _r.Model.Path, _r.Model.Language, _r.Model.Vision }.Where(d => d is not null).Select(d => d!);
-            LlavaSaver.Save(final, session.Model, companions, extraFiles: new Dictionary<string, string> { [ModelSettings.FileName] = settings });
+            LlavaSaver.Save(final, session.Model, session.Options.Source.CompanionDirs, extraFiles: new Dictionary<string, string> { [ModelSettings.FileName] = settings });
         }
         _observer.Message($"saved {final}");
         return final;
