@@ -163,7 +163,7 @@ public sealed class Trainer
     {
         var o = _r.Optim;
         var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>();
-        foreach (var (parameters, lr) in new[] { (trainable.Rest, o.Lr), (trainable.Projector, ProjectorLr) })
+        foreach (var (parameters, lr) in new[] { (trainable.Rest, o.Lr), (trainable.Projector, ProjectorLr), (trainable.VisionTower, o.VisionLr ?? o.Lr) })
         {
             if (parameters.Count == 0) continue;
             groups.Add(new(parameters.Select(p => p.Parameter), lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));

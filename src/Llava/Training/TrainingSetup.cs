@@ -12,20 +12,23 @@ namespace MultiLora.Llava.Training;
 public sealed record TrainableParameters(
     IReadOnlyList<(string Name, Parameter Parameter)> Projector,
     IReadOnlyList<(string Name, Parameter Parameter)> Rest,
-    LoraConfig? Lora)
+    LoraConfig? Lora,
+    IReadOnlyList<(string Name, Parameter Parameter)>? Vision = null)
 {
-    public IEnumerable<(string Name, Parameter Parameter)> All => Projector.Concat(Rest);
+    public IReadOnlyList<(string Name, Parameter Parameter)> VisionTower => Vision ?? [];
+    public IEnumerable<(string Name, Parameter Parameter)> All => Projector.Concat(Rest).Concat(VisionTower);
     public long Count => All.Sum(p => p.Parameter.numel());
 }
 
 /// <summary>
-/// Applies a recipe's method to a loaded model, peft-style from the outside: the vision tower always
-/// stays frozen; the projector always trains; the language model trains in full, through LoRA, or
+/// Applies a recipe's method to a loaded model, peft-style from the outside: the vision tower stays frozen
+/// unless the recipe unfreezes it; the projector always trains; the language model trains in full, through LoRA, or
 /// through LoRA over an NF4/int8-quantized copy of its linears (QLoRA), or not at all (stage 1).
 /// </summary>
 public static class TrainingSetup
 {
     public const string ProjectorModule = "multi_modal_projector";
+    public const string VisionModule = "vision_tower";
 
     public static TrainableParameters Apply(LlavaForConditionalGeneration model, TrainRecipe recipe)
     {
@@ -56,20 +59,25 @@ public static class TrainingSetup
                     Dropout = recipe.Lora.Dropout,
                     UseRsLora = recipe.Lora.Rslora,
                     TargetModules = TargetModules.FromNames([.. recipe.Lora.Targets]),
-                    ModulesToSave = [ProjectorModule],
+                    ModulesToSave = recipe.UnfreezeVisionTower ? [ProjectorModule, VisionModule] : [ProjectorModule],
                 };
                 LoraInjector.Apply(model, lora);
                 break;
         }
         foreach (var p in model.model.multi_modal_projector.parameters()) p.requires_grad = true;
+        if (recipe.UnfreezeVisionTower)
+            foreach (var p in model.model.vision_tower.parameters()) p.requires_grad = true;
 
         var projector = new List<(string, Parameter)>();
+        var vision = new List<(string, Parameter)>();
         var rest = new List<(string, Parameter)>();
         foreach (var (name, p) in model.named_parameters())
         {
             if (!p.requires_grad) continue;
-            (name.Contains(ProjectorModule, StringComparison.Ordinal) ? projector : rest).Add((name, p));
+            var group = name.Contains(ProjectorModule, StringComparison.Ordinal) ? projector
+                : name.Contains(VisionModule, StringComparison.Ordinal) ? vision : rest;
+            group.Add((name, p));
         }
-        return new TrainableParameters(projector, rest, lora);
+        return new TrainableParameters(projector, rest, lora, vision);
     }
 }

@@ -100,4 +100,27 @@ public sealed class TrainerTests : IDisposable
         foreach (var key in a.Tensors.Keys)
             Assert.True(a.Load(key).eq(b.Load(key)).all().item<bool>(), key);
     }
+
+    [Fact]
+    public void UnfreezeVisionTower_TrainsTheTowerAndTheAdapterCarriesIt()
+    {
+        var frozen = Trainer.Run(Recipe("lora", 3, "tower-frozen"), new Recorder());
+        var recipe = Recipe("lora", 3, "tower-trained");
+        recipe.UnfreezeVisionTower = true;
+        recipe.Optim.VisionLr = 1e-3;
+        var trained = Trainer.Run(recipe, new Recorder());
+
+        using var frozenAdapter = MultiLora.Core.Safetensors.SafetensorsFile.Open(Path.Combine(frozen.FinalDir, "adapter_model.safetensors"));
+        Assert.DoesNotContain(frozenAdapter.Tensors.Keys, k => k.Contains(".vision_tower.", StringComparison.Ordinal));
+        using var adapter = MultiLora.Core.Safetensors.SafetensorsFile.Open(Path.Combine(trained.FinalDir, "adapter_model.safetensors"));
+        using var baseWeights = MultiLora.Core.Safetensors.SafetensorsCheckpoint.Open(_base);
+        var towerKeys = adapter.Tensors.Keys.Where(k => k.Contains(".vision_tower.", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(towerKeys);
+        // the first encoder layer's query weight moved away from the base's
+        string q = towerKeys.Single(k => k.EndsWith("encoder.layers.0.self_attn.q_proj.weight", StringComparison.Ordinal));
+        string baseKey = baseWeights.Names.Single(k => k.EndsWith("encoder.layers.0.self_attn.q_proj.weight", StringComparison.Ordinal) && k.Contains("vision", StringComparison.Ordinal));
+        double moved = (adapter.Load(q) - baseWeights.Load(baseKey)).abs().max().item<float>();
+        Assert.True(moved > 1e-5, $"vision q_proj moved by {moved}");
+        Assert.Contains("vision_tower", File.ReadAllText(Path.Combine(trained.FinalDir, "adapter_config.json")));
+    }
 }

@@ -32,6 +32,11 @@ public sealed class TrainRecipe
     public int Seed { get; set; }
     /// <summary>Recompute each decoder block in backward instead of keeping its activations.</summary>
     public bool GradientCheckpointing { get; set; }
+    /// <summary>
+    /// Train the CLIP tower too, in full, at optim.vision_lr (LLaVA-NeXT's unfreeze_mm_vision_tower). Off by
+    /// default, as in LLaVA-1.5; with LoRA the tower's weights travel in the adapter as modules_to_save.
+    /// </summary>
+    public bool UnfreezeVisionTower { get; set; }
     public string Dtype { get; set; } = "float32";
     public string Device { get; set; } = "cpu";
     public string OutputDir { get; set; } = "runs/train";
@@ -102,6 +107,8 @@ public sealed class OptimSection
     public double Lr { get; set; } = 2e-4;
     /// <summary>The projector's learning rate in stage 2 (LLaVA-1.5 LoRA: 2e-5); null: same as lr.</summary>
     public double? ProjectorLr { get; set; }
+    /// <summary>The vision tower's learning rate with unfreeze_vision_tower (LLaVA-NeXT: 2e-6); null: same as lr.</summary>
+    public double? VisionLr { get; set; }
     public double WeightDecay { get; set; }
     public double Beta1 { get; set; } = 0.9;
     public double Beta2 { get; set; } = 0.999;
