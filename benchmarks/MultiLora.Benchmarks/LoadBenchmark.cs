@@ -4,6 +4,7 @@ using MultiLora.Core.Diagnostics;
 using MultiLora.Language;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Llava.Model;
+using MultiLora.Lora.Quantization;
 using MultiLora.Vision;
 using static TorchSharp.torch;
 
@@ -12,16 +13,37 @@ namespace MultiLora.Benchmarks;
 /// <summary>
 /// Checkpoint load time and peak RSS. `load write DIR [--dtype bf16]` writes a synthetic LLaVA of about 1.4B
 /// parameters (CLIP-L/14-336 tower + a TinyLlama-1.1B-shaped decoder, random weights) as a 4-shard
-/// checkpoint; `load read DIR [--dtype bf16]` loads it in a fresh process and reports seconds and peak RSS
-/// (run it as its own process: peak RSS is per process).
+/// checkpoint; `load read DIR [--dtype bf16] [--quantize nf4|int8] [--path meta|init]` loads it in a fresh
+/// process and reports seconds and peak RSS (run it as its own process: peak RSS is per process).
+/// --quantize quantizes the language model's linears while loading; --path init measures the earlier
+/// loader for comparison (random initialisation on the CPU, copy of the checkpoint into it, then, with
+/// --quantize, QuantizeLinears on the full-precision model).
 /// </summary>
 static class LoadBenchmark
 {
+    const string Usage = "usage: load write DIR [--dtype float32|bfloat16] | load read DIR [--dtype float32|bfloat16] [--quantize nf4|int8] [--path meta|init]";
+
     public static int Run(string[] args)
     {
-        if (args.Length < 2) { Console.WriteLine("usage: load write|read DIR [--dtype float32|bfloat16]"); return 2; }
-        var dtype = args.Length >= 4 && args[2] == "--dtype" ? MultiLora.Core.Runtime.TorchRuntime.ResolveDType(args[3]) : ScalarType.BFloat16;
-        return args[0] == "write" ? Write(args[1], dtype) : Read(args[1], dtype);
+        if (args.Length < 2 || args.Length % 2 != 0) { Console.WriteLine(Usage); return 2; }
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 2; i < args.Length; i += 2) options[args[i]] = args[i + 1];
+        if (options.Keys.Except(["--dtype", "--quantize", "--path"]).FirstOrDefault() is { } unknown) { Console.WriteLine($"unknown option {unknown}; {Usage}"); return 2; }
+        var dtype = options.TryGetValue("--dtype", out var d) ? MultiLora.Core.Runtime.TorchRuntime.ResolveDType(d) : ScalarType.BFloat16;
+        QuantConfig? quant = options.GetValueOrDefault("--quantize") switch
+        {
+            null or "none" => null,
+            "nf4" => new QuantConfig { Type = QuantType.Nf4 },
+            "int8" => new QuantConfig { Type = QuantType.Int8 },
+            var q => throw new ArgumentException($"--quantize {q}: expected nf4, int8 or none"),
+        };
+        bool legacy = options.GetValueOrDefault("--path", "meta") switch
+        {
+            "meta" => false,
+            "init" => true,
+            var p => throw new ArgumentException($"--path {p}: expected meta or init"),
+        };
+        return args[0] == "write" ? Write(args[1], dtype) : Read(args[1], dtype, quant, legacy);
     }
 
     static LlavaConfig OneBillion() => new(
@@ -56,16 +78,28 @@ static class LoadBenchmark
         return 0;
     }
 
-    static int Read(string dir, ScalarType dtype)
+    static int Read(string dir, ScalarType dtype, QuantConfig? quant, bool legacy)
     {
         long before = MemoryProbe.ResidentBytes();
         var clock = Stopwatch.StartNew();
-        using var model = LlavaLoader.Load(dir, new LoadOptions(DType: dtype));
+        using var model = legacy ? InitialiseThenCopy(dir, dtype, quant) : LlavaLoader.Load(dir, new LoadOptions(DType: dtype, Quantize: quant));
         double seconds = clock.Elapsed.TotalSeconds;
-        long parameters = model.parameters().Sum(p => p.numel());
-        long weightBytes = model.parameters().Sum(p => p.numel() * p.ElementSize);
+        var tensors = model.parameters().Cast<Tensor>().Concat(model.buffers()).ToList();
+        long weightBytes = tensors.Sum(t => t.numel() * t.ElementSize);
+        int quantized = model.modules().Count(m => m is IQuantizedLinear);
+        string what = quant is null ? dtype.ToString() : $"{dtype} with {quantized} linears {quant.Type}";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"loaded {parameters / 1e9:0.000}B parameters as {dtype} in {seconds:0.00} s; weights {weightBytes / 1e9:0.00} GB; RSS before {MemoryProbe.Format(before)}, peak {MemoryProbe.Format(MemoryProbe.PeakResidentBytes())}"));
+            $"{(legacy ? "init+copy" : "meta")} load of {dir} as {what} in {seconds:0.00} s; weights {weightBytes / 1e9:0.00} GB; RSS before {MemoryProbe.Format(before)}, peak {MemoryProbe.Format(MemoryProbe.PeakResidentBytes())}"));
         return 0;
+    }
+
+    /// <summary>The loader before meta construction: random initialisation, copy, then quantization of the full model.</summary>
+    static LlavaForConditionalGeneration InitialiseThenCopy(string dir, ScalarType dtype, QuantConfig? quant)
+    {
+        var model = new LlavaForConditionalGeneration(LlavaConfig.Load(Path.Combine(dir, "config.json")), dtype);
+        using (var checkpoint = MultiLora.Core.Safetensors.SafetensorsCheckpoint.Open(dir))
+            new WeightLoader(model).Load(checkpoint, KeyLayout.MapAny);
+        if (quant is not null) Quantizer.QuantizeLinears(model, KeyLayout.LanguageRoot, quant);
+        return model;
     }
 }

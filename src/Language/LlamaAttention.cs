@@ -12,13 +12,13 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     readonly int _heads, _kvHeads, _headDim;
     public nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj;
 
-    public LlamaAttention(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig c, ScalarType dtype, Device? device = null) : base(nameof(LlamaAttention))
     {
         _heads = c.NumHeads; _kvHeads = c.NumKeyValueHeads; _headDim = c.HeadDim;
-        q_proj = nn.Linear(c.HiddenSize, c.NumHeads * c.HeadDim, c.AttentionBias, dtype: dtype);
-        k_proj = nn.Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, c.AttentionBias, dtype: dtype);
-        v_proj = nn.Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, c.AttentionBias, dtype: dtype);
-        o_proj = nn.Linear(c.NumHeads * c.HeadDim, c.HiddenSize, c.OutputProjectionBias, dtype: dtype);
+        q_proj = nn.Linear(c.HiddenSize, c.NumHeads * c.HeadDim, c.AttentionBias, device, dtype);
+        k_proj = nn.Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, c.AttentionBias, device, dtype);
+        v_proj = nn.Linear(c.HiddenSize, c.NumKeyValueHeads * c.HeadDim, c.AttentionBias, device, dtype);
+        o_proj = nn.Linear(c.NumHeads * c.HeadDim, c.HiddenSize, c.OutputProjectionBias, device, dtype);
         RegisterComponents();
     }
 

@@ -11,12 +11,12 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
     public LlamaMlp mlp;
     public RmsNorm input_layernorm, post_attention_layernorm;
 
-    public LlamaDecoderLayer(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig c, ScalarType dtype, Device? device = null) : base(nameof(LlamaDecoderLayer))
     {
-        self_attn = new LlamaAttention(c, dtype);
-        mlp = new LlamaMlp(c, dtype);
-        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
-        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        self_attn = new LlamaAttention(c, dtype, device);
+        mlp = new LlamaMlp(c, dtype, device);
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         RegisterComponents();
     }
 

@@ -8,11 +8,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
     public nn.Module<Tensor, Tensor> gate_proj, up_proj, down_proj;
 
-    public LlamaMlp(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig c, ScalarType dtype, Device? device = null) : base(nameof(LlamaMlp))
     {
-        gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype: dtype);
-        up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype: dtype);
-        down_proj = nn.Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype: dtype);
+        gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+        up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+        down_proj = nn.Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, device, dtype);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,12 +18,12 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <summary>Recompute each block in backward instead of keeping its activations (training only).</summary>
     public bool GradientCheckpointing { get; set; }
 
-    public LlamaModel(LlamaConfig c, ScalarType dtype) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig c, ScalarType dtype, Device? device = null) : base(nameof(LlamaModel))
     {
         Config = c;
-        embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize, dtype: dtype);
-        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new LlamaDecoderLayer(c, dtype)).ToArray());
-        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype);
+        embed_tokens = Embeddings.Create(c.VocabSize, c.HiddenSize, dtype, device);
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new LlamaDecoderLayer(c, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         Rotary = new RotaryEmbedding(c.HeadDim, c.Rope);
         RegisterComponents();
     }

@@ -10,10 +10,10 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     readonly double _eps;
     public readonly TorchSharp.Modules.Parameter weight;
 
-    public RmsNorm(long size, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
+    public RmsNorm(long size, double eps, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(RmsNorm))
     {
         _eps = eps;
-        weight = new TorchSharp.Modules.Parameter(ones(size, dtype: dtype));
+        weight = new TorchSharp.Modules.Parameter(ones(size, dtype: dtype, device: device));
         RegisterComponents();
     }
 

@@ -9,13 +9,13 @@ public sealed class ClipAttention : nn.Module<Tensor, Tensor>
     readonly int _heads, _headDim;
     public nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, out_proj;
 
-    public ClipAttention(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipAttention))
+    public ClipAttention(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipAttention))
     {
         _heads = c.NumHeads; _headDim = c.HiddenSize / c.NumHeads;
-        q_proj = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-        k_proj = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-        v_proj = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
-        out_proj = nn.Linear(c.HiddenSize, c.HiddenSize, dtype: dtype);
+        q_proj = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
+        k_proj = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
+        v_proj = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
+        out_proj = nn.Linear(c.HiddenSize, c.HiddenSize, device: device, dtype: dtype);
         RegisterComponents();
     }
 

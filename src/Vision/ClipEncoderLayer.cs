@@ -12,12 +12,12 @@ public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
     public LayerNorm layer_norm1, layer_norm2;
     public ClipMlp mlp;
 
-    public ClipEncoderLayer(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipEncoderLayer))
+    public ClipEncoderLayer(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipEncoderLayer))
     {
-        self_attn = new ClipAttention(c, dtype);
-        layer_norm1 = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
-        mlp = new ClipMlp(c, dtype);
-        layer_norm2 = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+        self_attn = new ClipAttention(c, dtype, device);
+        layer_norm1 = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, device: device, dtype: dtype);
+        mlp = new ClipMlp(c, dtype, device);
+        layer_norm2 = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, device: device, dtype: dtype);
         RegisterComponents();
     }
 

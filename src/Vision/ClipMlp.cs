@@ -10,11 +10,11 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
     readonly string _act;
     public nn.Module<Tensor, Tensor> fc1, fc2;
 
-    public ClipMlp(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipMlp))
+    public ClipMlp(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipMlp))
     {
         _act = c.HiddenAct;
-        fc1 = nn.Linear(c.HiddenSize, c.IntermediateSize, dtype: dtype);
-        fc2 = nn.Linear(c.IntermediateSize, c.HiddenSize, dtype: dtype);
+        fc1 = nn.Linear(c.HiddenSize, c.IntermediateSize, device: device, dtype: dtype);
+        fc2 = nn.Linear(c.IntermediateSize, c.HiddenSize, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -17,12 +17,12 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
     public Conv2d patch_embedding;
     public Embedding position_embedding;
 
-    public ClipVisionEmbeddings(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipVisionEmbeddings))
+    public ClipVisionEmbeddings(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipVisionEmbeddings))
     {
         _c = c;
-        class_embedding = new Parameter(randn(c.HiddenSize, dtype: dtype));
-        patch_embedding = nn.Conv2d(c.NumChannels, c.HiddenSize, c.PatchSize, stride: c.PatchSize, bias: false, dtype: dtype);
-        position_embedding = nn.Embedding(c.NumPositions, c.HiddenSize, dtype: dtype);
+        class_embedding = new Parameter(randn(c.HiddenSize, dtype: dtype, device: device));
+        patch_embedding = nn.Conv2d(c.NumChannels, c.HiddenSize, c.PatchSize, stride: c.PatchSize, bias: false, device: device, dtype: dtype);
+        position_embedding = Embeddings.Create(c.NumPositions, c.HiddenSize, dtype, device);
         RegisterComponents();
     }
 

@@ -9,9 +9,9 @@ public sealed class ClipEncoder : nn.Module<Tensor, Tensor>
 {
     public ModuleList<ClipEncoderLayer> layers;
 
-    public ClipEncoder(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipEncoder))
+    public ClipEncoder(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipEncoder))
     {
-        layers = new ModuleList<ClipEncoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new ClipEncoderLayer(c, dtype)).ToArray());
+        layers = new ModuleList<ClipEncoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new ClipEncoderLayer(c, dtype, device)).ToArray());
         RegisterComponents();
     }
 
@@ -31,13 +31,13 @@ public sealed class ClipVisionTransformer : nn.Module<Tensor, Tensor>
 
     public ClipVisionConfig Config { get; }
 
-    public ClipVisionTransformer(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipVisionTransformer))
+    public ClipVisionTransformer(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipVisionTransformer))
     {
         Config = c;
-        embeddings = new ClipVisionEmbeddings(c, dtype);
-        pre_layrnorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
-        encoder = new ClipEncoder(c, dtype);
-        post_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, dtype: dtype);
+        embeddings = new ClipVisionEmbeddings(c, dtype, device);
+        pre_layrnorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, device: device, dtype: dtype);
+        encoder = new ClipEncoder(c, dtype, device);
+        post_layernorm = nn.LayerNorm(c.HiddenSize, c.LayerNormEps, device: device, dtype: dtype);
         RegisterComponents();
     }
 
@@ -66,9 +66,9 @@ public sealed class ClipVisionModel : nn.Module<Tensor, Tensor>
 {
     public ClipVisionTransformer vision_model;
 
-    public ClipVisionModel(ClipVisionConfig c, ScalarType dtype) : base(nameof(ClipVisionModel))
+    public ClipVisionModel(ClipVisionConfig c, ScalarType dtype, Device? device = null) : base(nameof(ClipVisionModel))
     {
-        vision_model = new ClipVisionTransformer(c, dtype);
+        vision_model = new ClipVisionTransformer(c, dtype, device);
         RegisterComponents();
     }
 

@@ -16,7 +16,7 @@ static class ChatCommand
 {
     public static Command Create()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(quantizable: true);
         var decoding = new DecodingOptions();
         var image = new Option<string?>("--image") { Description = "An image to start the conversation with." };
         var cmd = new Command("chat", "Chat with a model; /image PATH attaches an image, /reset, /exit.");

@@ -13,7 +13,7 @@ static class EvalRunAction
 {
     public static void AddTo(Command eval)
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(quantizable: true);
         var tasks = new Option<string>("--tasks") { Description = "Comma-separated task names (see `multilora eval tasks`)." };
         var dataRoot = new Option<string>("--data-root") { Description = "Folder holding the tasks' data files.", DefaultValueFactory = _ => "." };
         var output = new Option<string>("--out") { Description = "Run folder (results.json, results.md, samples/); re-running resumes.", DefaultValueFactory = _ => Path.Combine("runs", "eval") };

@@ -16,7 +16,7 @@ static class ForwardCommand
 {
     public static Command Create()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(quantizable: true);
         var image = new Option<string?>("--image") { Description = "An image file; the prompt must contain <image>." };
         var prompt = new Option<string>("--prompt") { Description = "The full model input, e.g. \"USER: <image>\\nWhat is shown? ASSISTANT:\".", Required = true };
         var save = new Option<string>("--save") { Description = "Output .safetensors file.", Required = true };

@@ -10,7 +10,7 @@ static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(quantizable: true);
         var decoding = new DecodingOptions();
         var image = new Option<string?>("--image") { Description = "An image file (PNG, JPEG, BMP, GIF)." };
         var prompt = new Option<string>("--prompt") { Description = "The user message.", Required = true };

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using MultiLora.Llava.Model;
 using MultiLora.Llava.Sessions;
+using MultiLora.Lora.Quantization;
 
 namespace MultiLora.Cli.Commands;
 
 /// <summary>The options every model-running command shares, and their mapping onto <see cref="SessionOptions"/>.</summary>
-sealed class ModelOptions
+/// <param name="quantizable">offer --quantize (inference commands; merge and quantize need the full-precision weights)</param>
+sealed class ModelOptions(bool quantizable = false)
 {
     readonly Option<string?> _model = new("--model") { Description = "A llava checkpoint folder (llava-hf or transformers layout; single or sharded safetensors)." };
     readonly Option<string?> _vision = new("--vision") { Description = "Compose: a CLIP checkpoint folder (CLIPVisionModel or CLIPModel)." };
@@ -19,12 +21,22 @@ sealed class ModelOptions
     readonly Option<int?> _resolution = new("--resolution") { Description = "Image resolution (a multiple of the patch size); position embeddings are interpolated when it differs from the tower's." };
     readonly Option<int?> _featureLayer = new("--vision-feature-layer") { Description = "Override the config's vision_feature_layer (e.g. -2)." };
     readonly Option<string?> _select = new("--vision-feature-select") { Description = "Override vision_feature_select_strategy: default (drop CLS) or full." };
+    readonly Option<string?> _quantize = new("--quantize") { Description = "Quantize the language model's linears while loading, one at a time (nf4 or int8): the full-precision language model is never in memory." };
 
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { _model, _vision, _language, _projector, _adapter, _device, _dtype, _template, _aspect, _resolution, _featureLayer, _select })
             command.Options.Add(o);
+        if (quantizable) command.Options.Add(_quantize);
     }
+
+    /// <summary>nf4 (QLoRA's: double quantization, block 64) or int8, as --type / --quantize spell them.</summary>
+    public static QuantConfig ParseQuant(string type, string option) => type switch
+    {
+        "nf4" => new QuantConfig { Type = QuantType.Nf4 },
+        "int8" => new QuantConfig { Type = QuantType.Int8 },
+        _ => throw new ArgumentException($"{option} {type}: expected nf4 or int8"),
+    };
 
     public SessionOptions Read(ParseResult p) => new(
         new ModelSource(p.GetValue(_model), p.GetValue(_vision), p.GetValue(_language), p.GetValue(_projector), p.GetValue(_adapter)),
@@ -34,7 +46,8 @@ sealed class ModelOptions
         p.GetValue(_aspect) is { } aspect ? ModelSettings.ParseAspect(aspect, "--image-aspect") : null,
         p.GetValue(_resolution),
         p.GetValue(_featureLayer),
-        p.GetValue(_select) is { } s ? LlavaConfig.ParseSelect(s, "--vision-feature-select") : null);
+        p.GetValue(_select) is { } s ? LlavaConfig.ParseSelect(s, "--vision-feature-select") : null,
+        quantizable && p.GetValue(_quantize) is { } q ? ParseQuant(q, "--quantize") : null);
 }
 
 /// <summary>Decoding options shared by generate, chat and forward.</summary>

@@ -6,7 +6,10 @@ using Spectre.Console;
 
 namespace MultiLora.Cli.Commands;
 
-/// <summary>`multilora quantize --model DIR --out DIR [--type nf4|int8]`: a checkpoint with the language model's linears quantized.</summary>
+/// <summary>
+/// `multilora quantize --model DIR --out DIR [--type nf4|int8]`: a checkpoint with the language model's linears
+/// quantized. They are quantized while loading, one at a time, so a model too big for memory in full precision converts.
+/// </summary>
 static class QuantizeCommand
 {
     public static Command Create()
@@ -20,20 +23,12 @@ static class QuantizeCommand
         cmd.Options.Add(type);
         cmd.SetAction(p =>
         {
-            var options = model.Read(p);
-            var quant = new QuantConfig
-            {
-                Type = p.GetValue(type) switch
-                {
-                    "nf4" => QuantType.Nf4,
-                    "int8" => QuantType.Int8,
-                    var t => throw new ArgumentException($"--type {t}: expected nf4 or int8"),
-                },
-            };
+            var quant = ModelOptions.ParseQuant(p.GetValue(type)!, "--type");
+            var options = model.Read(p) with { Quantize = quant };
             using var session = LlavaSession.Open(options);
-            var paths = Quantizer.QuantizeLinears(session.Model, "model.language_model.", quant);
+            int count = session.Model.modules().Count(m => m is IQuantizedLinear);
             QuantizedLlava.Save(p.GetValue(output)!, session.Model, quant, options.Source.CompanionDirs, options.DType);
-            AnsiConsole.MarkupLineInterpolated($"quantized {paths.Count} linears ({p.GetValue(type)}); wrote {p.GetValue(output)}");
+            AnsiConsole.MarkupLineInterpolated($"quantized {count} linears ({p.GetValue(type)}); wrote {p.GetValue(output)}");
             return 0;
         });
         return cmd;

@@ -16,13 +16,17 @@ public sealed class SafetensorsCheckpoint : IDisposable
     readonly Dictionary<string, SafetensorsFile> _byTensor = new(StringComparer.Ordinal);
 
     public string Folder { get; }
+
+    /// <summary>What lists the checkpoint's tensors, for errors about a missing one: the index of a sharded checkpoint, else its single file, else the folder.</summary>
+    public string Origin { get; }
     public IEnumerable<string> Names => _byTensor.Keys;
     public IReadOnlyList<SafetensorsFile> Files => _files;
 
-    SafetensorsCheckpoint(string folder, List<SafetensorsFile> files)
+    SafetensorsCheckpoint(string folder, List<SafetensorsFile> files, string? index = null)
     {
         Folder = folder;
         _files = files;
+        Origin = index ?? (files.Count == 1 ? files[0].Path : folder);
         foreach (var f in files)
             foreach (var name in f.Tensors.Keys)
                 _byTensor[name] = f;
@@ -65,7 +69,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 if (!File.Exists(shardPath)) throw new FileNotFoundException($"{shardPath}: shard listed in {IndexFile} is missing", shardPath);
                 files.Add(SafetensorsFile.Open(shardPath));
             }
-            var checkpoint = new SafetensorsCheckpoint(folder, files);
+            var checkpoint = new SafetensorsCheckpoint(folder, files, index);
             foreach (var (name, shard) in map)
                 if (!checkpoint._byTensor.ContainsKey(name))
                     throw new InvalidDataException($"{System.IO.Path.Combine(folder, shard)}: tensor '{name}' listed in {IndexFile} is not in the shard");

@@ -3,23 +3,19 @@ using MultiLora.Core.Runtime;
 using MultiLora.Core.Safetensors;
 using MultiLora.Language;
 using MultiLora.Llava.Model;
+using MultiLora.Lora.Surgery;
 using MultiLora.Vision;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MultiLora.Llava.Checkpoints;
 
-/// <summary>How to materialise a model: dtype of weights and activations, device, and overrides of the config.</summary>
-public sealed record LoadOptions(
-    ScalarType DType = ScalarType.Float32,
-    string Device = "cpu",
-    int? VisionFeatureLayer = null,
-    FeatureSelect? FeatureSelect = null);
-
-/// <summary>Where the parts of a composed model come from.</summary>
-public sealed record CompositionSources(string VisionDir, string LanguageDir, string? ProjectorPath, string ProjectorType = LlavaConfig.Mlp2xGelu);
-
-/// <summary>Builds LLaVA models from checkpoint folders: a full llava checkpoint, or a CLIP tower + a Llama LM + a projector.</summary>
+/// <summary>
+/// Builds LLaVA models from checkpoint folders: a full llava checkpoint, or a CLIP tower + a Llama LM + a projector.
+/// The model is first built on the meta device (shapes and dtypes, no memory, no random initialisation,
+/// which was most of a load's time); each tensor read from the files then becomes its parameter, so the
+/// weights are allocated once, by the read. Only a fresh projector is initialised randomly.
+/// </summary>
 public static class LlavaLoader
 {
     /// <summary>A llava checkpoint folder (config.json model_type llava, safetensors single or sharded, any layout).</summary>
@@ -28,19 +24,26 @@ public static class LlavaLoader
         TorchRuntime.EnsureLoaded();
         string configPath = Path.Combine(dir, "config.json");
         var config = ApplyOverrides(LlavaConfig.Load(configPath), options);
-        var model = new LlavaForConditionalGeneration(config, options.DType);
-        if (JsonConfig.Load(configPath).Object(QuantizedLlava.ConfigKey) is not null)
+        var model = new LlavaForConditionalGeneration(config, options.DType, META);
+        try
         {
-            QuantizedLlava.LoadWeights(model, dir);
-            return Place(model, options);
+            if (JsonConfig.Load(configPath).Object(QuantizedLlava.ConfigKey) is not null)
+                QuantizedLlava.LoadWeights(model, dir);
+            else
+            {
+                using var checkpoint = SafetensorsCheckpoint.Open(dir);
+                var quantized = QuantizeOnLoad.Apply(model, checkpoint, KeyLayout.MapAny, options.Quantize);
+                var loader = new WeightLoader(model, quantized);
+                loader.Load(checkpoint, KeyLayout.MapAny);
+                loader.RequireLoaded("", dir, TiedExemptions(config));
+            }
+            return Finish(model, dir, options);
         }
-        using (var checkpoint = SafetensorsCheckpoint.Open(dir))
+        catch
         {
-            var loader = new WeightLoader(model);
-            loader.Load(checkpoint, KeyLayout.MapAny);
-            loader.RequireLoaded("", dir, TiedExemptions(config));
+            model.Dispose();
+            throw;
         }
-        return Place(model, options);
     }
 
     /// <summary>
@@ -54,23 +57,42 @@ public static class LlavaLoader
         var text = LlamaConfig.Load(Path.Combine(sources.LanguageDir, "config.json"));
         if (imageTokenId >= text.VocabSize) text = text with { VocabSize = imageTokenId + 1 };
         var config = ApplyOverrides(new LlavaConfig(vision, text, imageTokenId, -2, FeatureSelect.Patches, sources.ProjectorType, "gelu", true), options);
-        var model = new LlavaForConditionalGeneration(config, options.DType);
-        var loader = new WeightLoader(model);
-        using (var checkpoint = SafetensorsCheckpoint.Open(sources.VisionDir))
-            loader.Load(checkpoint, k => KeyLayout.Map(k, ModelPart.Vision));
-        loader.RequireLoaded(KeyLayout.VisionRoot, sources.VisionDir);
-        using (var checkpoint = SafetensorsCheckpoint.Open(sources.LanguageDir))
-            LoadLanguage(model, loader, checkpoint, sources.LanguageDir);
-        if (sources.ProjectorPath is { } projector)
+        var model = new LlavaForConditionalGeneration(config, options.DType, META);
+        try
         {
-            using var checkpoint = SafetensorsCheckpoint.Open(projector);
-            var projectorOnly = new WeightLoader(model.model.multi_modal_projector);
-            int n = projectorOnly.Load(checkpoint, k => KeyLayout.Map(k, ModelPart.Projector)![KeyLayout.ProjectorRoot.Length..],
-                skip: k => KeyLayout.Map(k, ModelPart.Projector) is null);
-            if (n == 0) throw new InvalidDataException($"{projector}: no projector weights (multi_modal_projector.* or mm_projector.*) found");
-            projectorOnly.RequireLoaded("", projector);
+            using (var language = SafetensorsCheckpoint.Open(sources.LanguageDir))
+            {
+                var quantized = QuantizeOnLoad.Apply(model, language, k => KeyLayout.Map(k, ModelPart.Language), options.Quantize);
+                var loader = new WeightLoader(model, quantized);
+                using (var checkpoint = SafetensorsCheckpoint.Open(sources.VisionDir))
+                    loader.Load(checkpoint, k => KeyLayout.Map(k, ModelPart.Vision));
+                loader.RequireLoaded(KeyLayout.VisionRoot, sources.VisionDir);
+                LoadLanguage(model, loader, language, sources.LanguageDir);
+            }
+            LoadProjector(model, sources.ProjectorPath, options.DType);
+            return Finish(model, sources.ToString(), options);
         }
-        return Place(model, options);
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Projector weights from <paramref name="path"/>, or a freshly initialised projector when there are none yet.</summary>
+    static void LoadProjector(LlavaForConditionalGeneration model, string? path, ScalarType dtype)
+    {
+        if (path is null)
+        {
+            ModuleSurgery.Replace(model, "model.multi_modal_projector", new MultiModalProjector(model.Config, dtype)).Dispose();
+            return;
+        }
+        using var checkpoint = SafetensorsCheckpoint.Open(path);
+        var projectorOnly = new WeightLoader(model.model.multi_modal_projector);
+        int n = projectorOnly.Load(checkpoint, k => KeyLayout.Map(k, ModelPart.Projector)![KeyLayout.ProjectorRoot.Length..],
+            skip: k => KeyLayout.Map(k, ModelPart.Projector) is null);
+        if (n == 0) throw new InvalidDataException($"{path}: no projector weights (multi_modal_projector.* or mm_projector.*) found");
+        projectorOnly.RequireLoaded("", path);
     }
 
     /// <summary>Vocabulary rows past the checkpoint's (an added &lt;image&gt; token) start as the mean embedding.</summary>
@@ -91,15 +113,19 @@ public static class LlavaLoader
         var vocabNames = vocabKeys.Select(k => KeyLayout.Map(k, ModelPart.Language)!).ToList();
         loader.RequireLoaded(KeyLayout.LanguageRoot, origin, vocabNames);
         loader.RequireLoaded(KeyLayout.LmHead, origin, [.. vocabNames, .. TiedExemptions(model.Config)]);
-        using var _ = no_grad();
         foreach (var key in vocabKeys)
         {
-            var target = KeyLayout.Map(key, ModelPart.Language) == KeyLayout.LmHead + "weight"
-                ? ((TorchSharp.Modules.Linear)model.lm_head).weight!
-                : model.model.language_model.embed_tokens.weight!;
+            string name = KeyLayout.Map(key, ModelPart.Language)!;
+            var target = loader.Target(name);
             using var value = checkpoint.Load(key);
-            target.narrow(0, 0, value.shape[0]).copy_(value);
-            target.narrow(0, value.shape[0], target.shape[0] - value.shape[0]).copy_(value.mean([0L], keepdim: true).expand(target.shape[0] - value.shape[0], -1));
+            long rows = value.shape[0], added = target.shape[0] - rows;
+            var grown = empty(target.shape, dtype: target.dtype);
+            using (no_grad())
+            {
+                grown.narrow(0, 0, rows).copy_(value);
+                grown.narrow(0, rows, added).copy_(value.mean([0L], keepdim: true).expand(added, -1));
+            }
+            loader.Put(name, target, grown);
         }
     }
 
@@ -111,8 +137,14 @@ public static class LlavaLoader
         FeatureSelect = o.FeatureSelect ?? c.FeatureSelect,
     };
 
-    static LlavaForConditionalGeneration Place(LlavaForConditionalGeneration model, LoadOptions options)
+    /// <summary>Re-ties the head, checks every tensor got a value, and places the model on its device.</summary>
+    static LlavaForConditionalGeneration Finish(LlavaForConditionalGeneration model, string origin, LoadOptions options)
     {
+        model.TieWeights();
+        var unset = model.named_parameters().Where(p => p.parameter.is_meta).Select(p => p.name)
+            .Concat(model.named_buffers().Where(b => b.buffer.is_meta).Select(b => b.name)).ToList();
+        if (unset.Count > 0)
+            throw new InvalidDataException($"{origin}: {unset.Count} tensor(s) of the model got no value from the checkpoint, e.g. {string.Join(", ", unset.Take(5))}");
         var device = TorchRuntime.ResolveDevice(options.Device);
         if (device.type != DeviceType.CPU) model.to(device);
         model.eval();

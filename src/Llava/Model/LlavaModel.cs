@@ -13,11 +13,11 @@ public sealed class LlavaModel : nn.Module<Tensor, Tensor>
     public MultiModalProjector multi_modal_projector;
     public LlamaModel language_model;
 
-    public LlavaModel(LlavaConfig c, ScalarType dtype) : base(nameof(LlavaModel))
+    public LlavaModel(LlavaConfig c, ScalarType dtype, Device? device = null) : base(nameof(LlavaModel))
     {
-        vision_tower = new ClipVisionModel(c.Vision, dtype);
-        multi_modal_projector = new MultiModalProjector(c, dtype);
-        language_model = new LlamaModel(c.Text, dtype);
+        vision_tower = new ClipVisionModel(c.Vision, dtype, device);
+        multi_modal_projector = new MultiModalProjector(c, dtype, device);
+        language_model = new LlamaModel(c.Text, dtype, device);
         RegisterComponents();
     }
 
@@ -36,13 +36,23 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
 
     public LlavaConfig Config { get; }
 
-    public LlavaForConditionalGeneration(LlavaConfig c, ScalarType dtype = ScalarType.Float32) : base(nameof(LlavaForConditionalGeneration))
+    /// <param name="device">
+    /// where the parameters live; <c>torch.META</c> gives shapes and dtypes without memory or random
+    /// initialisation, for a loader that then puts the checkpoint's tensors in place (see LlavaLoader)
+    /// </param>
+    public LlavaForConditionalGeneration(LlavaConfig c, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(LlavaForConditionalGeneration))
     {
         Config = c;
-        model = new LlavaModel(c, dtype);
-        lm_head = LmHead.Create(c.Text, model.language_model, dtype);
+        model = new LlavaModel(c, dtype, device);
+        lm_head = LmHead.Create(c.Text, model.language_model, dtype, device);
         RegisterComponents();
     }
+
+    /// <summary>
+    /// Points the LM head at the embedding matrix again when the config ties them: a loader that swaps
+    /// parameters (instead of copying into them) replaces the embedding's tensor, which the head no longer sees.
+    /// </summary>
+    public void TieWeights() => LmHead.Tie(Config.Text, lm_head, model.language_model);
 
     public override Tensor forward(Tensor inputIds) => Forward(inputIds, null);
 

@@ -13,14 +13,14 @@ public sealed class MultiModalProjector : nn.Module<Tensor, Tensor>
     public nn.Module<Tensor, Tensor> linear_1;
     public nn.Module<Tensor, Tensor>? linear_2;
 
-    public MultiModalProjector(LlavaConfig c, ScalarType dtype) : base(nameof(MultiModalProjector))
+    public MultiModalProjector(LlavaConfig c, ScalarType dtype, Device? device = null) : base(nameof(MultiModalProjector))
     {
         _act = c.ProjectorAct;
         if (c.ProjectorType is not (LlavaConfig.Mlp2xGelu or LlavaConfig.Linear))
             throw new InvalidDataException($"projector type '{c.ProjectorType}' is not supported ({LlavaConfig.Mlp2xGelu}, {LlavaConfig.Linear})");
-        linear_1 = nn.Linear(c.Vision.HiddenSize, c.Text.HiddenSize, c.ProjectorBias, dtype: dtype);
+        linear_1 = nn.Linear(c.Vision.HiddenSize, c.Text.HiddenSize, c.ProjectorBias, device, dtype);
         if (c.ProjectorType == LlavaConfig.Mlp2xGelu)
-            linear_2 = nn.Linear(c.Text.HiddenSize, c.Text.HiddenSize, c.ProjectorBias, dtype: dtype);
+            linear_2 = nn.Linear(c.Text.HiddenSize, c.Text.HiddenSize, c.ProjectorBias, device, dtype);
         RegisterComponents();
     }
 

@@ -39,7 +39,7 @@ public sealed class LlavaSession : IDisposable
         var source = options.Source;
         source.Validate();
         var device = TorchRuntime.ResolveDevice(options.Device);
-        var load = new LoadOptions(TorchRuntime.ResolveDType(options.DType), options.Device, options.VisionFeatureLayer, options.FeatureSelect);
+        var load = new LoadOptions(TorchRuntime.ResolveDType(options.DType), options.Device, options.VisionFeatureLayer, options.FeatureSelect, options.Quantize);
         var tokenizer = HfTokenizer.Load(source.TokenizerDir);
         int imageTokenId = tokenizer.TokenToId("<image>")
             ?? throw new InvalidDataException($"{source.TokenizerDir}: the tokenizer has no <image> token (add it as a special token in tokenizer_config.json / tokenizer.json)");

@@ -1,9 +1,11 @@
 using MultiLora.Data.Images;
 using MultiLora.Llava.Model;
+using MultiLora.Lora.Quantization;
 
 namespace MultiLora.Llava.Sessions;
 
 /// <summary>Everything that decides how a model is run; CLI options map onto it one to one.</summary>
+/// <param name="Quantize">quantize the language model's linears while loading (QLoRA's base, or to fit a model in memory); see LoadOptions.Quantize</param>
 public sealed record SessionOptions(
     ModelSource Source,
     string Device = "cpu",
@@ -12,7 +14,8 @@ public sealed record SessionOptions(
     AspectMode? Aspect = null,
     int? Resolution = null,
     int? VisionFeatureLayer = null,
-    FeatureSelect? FeatureSelect = null)
+    FeatureSelect? FeatureSelect = null,
+    QuantConfig? Quantize = null)
 {
     /// <summary>
     /// Explicit options win; then multilora.json of the adapter or model folder (what training used);

@@ -30,6 +30,17 @@ public static class TrainingSetup
     public const string ProjectorModule = "multi_modal_projector";
     public const string VisionModule = "vision_tower";
 
+    /// <summary>
+    /// How the recipe quantizes the frozen base: null unless the method is qlora. The trainer loads with
+    /// it (quantize-on-load), so the full-precision language model is never in memory.
+    /// </summary>
+    public static QuantConfig? Quantization(TrainRecipe recipe) => recipe.EffectiveMethod != TrainMethod.Qlora ? null : new QuantConfig
+    {
+        Type = recipe.Quant.Type == "int8" ? QuantType.Int8 : QuantType.Nf4,
+        DoubleQuant = recipe.Quant.DoubleQuant,
+        BlockSize = recipe.Quant.BlockSize,
+    };
+
     public static TrainableParameters Apply(LlavaForConditionalGeneration model, TrainRecipe recipe)
     {
         var method = recipe.EffectiveMethod;
@@ -45,13 +56,9 @@ public static class TrainingSetup
                 break;
             case TrainMethod.Lora:
             case TrainMethod.Qlora:
-                if (method == TrainMethod.Qlora)
-                    Quantizer.QuantizeLinears(model, "model.language_model.", new QuantConfig
-                    {
-                        Type = recipe.Quant.Type == "int8" ? QuantType.Int8 : QuantType.Nf4,
-                        DoubleQuant = recipe.Quant.DoubleQuant,
-                        BlockSize = recipe.Quant.BlockSize,
-                    });
+                // a model loaded with quantize-on-load has no full-precision linears left here: nothing to do
+                if (Quantization(recipe) is { } quant)
+                    Quantizer.QuantizeLinears(model, "model.language_model.", quant);
                 lora = new LoraConfig
                 {
                     R = recipe.Lora.Rank,

@@ -68,7 +68,8 @@ public static class QuantizedCheckpoint
     /// Loads a checkpoint written by <see cref="Save"/> (or by transformers for a bitsandbytes nf4/int8
     /// model) into a tree of the same architecture: each quantized entry replaces the module at its
     /// path (nn.Linear or an earlier quantized layer, disposed), every other tensor is copied into
-    /// the parameter or buffer of the same name. Keys must match both ways.
+    /// the parameter or buffer of the same name, or becomes that parameter when the tree was built on
+    /// the meta device. Keys must match both ways.
     /// </summary>
     public static List<string> Load(Module root, string path)
     {
@@ -130,8 +131,18 @@ public static class QuantizedCheckpoint
                 throw new InvalidDataException($"{path}: key '{key}' matches no parameter or buffer of the model");
             if (!entry.Shape.SequenceEqual(target.shape))
                 throw new InvalidDataException($"{path}: key '{key}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", target.shape)}]");
-            using var t = file.Load(key, target.dtype);
-            using (no_grad()) target.copy_(t);
+            if (target.is_meta)
+            {
+                // a copy into a meta tensor would silently do nothing: the loaded tensor becomes the parameter
+                if (target is not TorchSharp.Modules.Parameter)
+                    throw new InvalidDataException($"{path}: '{key}' is a buffer of a model built on the meta device; only parameters can be put in place");
+                ParameterSwap.Set(root, key, file.Load(key, target.dtype), target.requires_grad);
+            }
+            else
+            {
+                using var t = file.Load(key, target.dtype);
+                using (no_grad()) target.copy_(t);
+            }
             used.Add(key);
         }
         var missing = state_.Keys.Where(k => !used.Contains(k) && !replaced.Any(p => k.StartsWith(p + ".", StringComparison.Ordinal))).ToList();

@@ -50,7 +50,10 @@ public static class Quantizer
     /// <summary>
     /// Quantize-on-load: for every nn.Linear under <paramref name="prefix"/> that the config does not
     /// skip, reads its weight (and bias) from the checkpoint, quantizes it, swaps the module in and
-    /// disposes both the read tensor and the placeholder linear, one layer at a time.
+    /// disposes both the read tensor and the placeholder linear, one layer at a time. The placeholder
+    /// may live on the meta device (no memory): the weight is then read and quantized on the CPU.
+    /// Weights are read in the placeholder's dtype, so the result is bit-identical to loading the
+    /// model and then calling <see cref="QuantizeLinears"/>.
     /// <paramref name="checkpointKey"/> maps a module tensor name to the checkpoint's (identity by default).
     /// </summary>
     public static List<string> QuantizeFromCheckpoint(Module root, SafetensorsCheckpoint checkpoint, string prefix, QuantConfig cfg,
@@ -64,18 +67,17 @@ public static class Quantizer
         {
             var linear = (Linear)module;
             string wKey = checkpointKey(path + ".weight");
-            if (!checkpoint.Contains(wKey)) throw new InvalidDataException($"{checkpoint.Folder}: checkpoint has no tensor '{wKey}' for module '{path}'");
+            if (!checkpoint.Contains(wKey)) throw new InvalidDataException($"{checkpoint.Origin}: checkpoint has no tensor '{wKey}' for module '{path}'");
             var entry = checkpoint.Entry(wKey);
             if (!entry.Shape.SequenceEqual(linear.weight.shape))
-                throw new InvalidDataException($"{checkpoint.Folder}: key '{wKey}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", linear.weight.shape)}]");
-            var weight = checkpoint.Load(wKey);
-            Tensor? bias = null;
-            if (linear.bias is not null)
-            {
-                string bKey = checkpointKey(path + ".bias");
-                bias = checkpoint.Contains(bKey) ? checkpoint.Load(bKey) : throw new InvalidDataException($"{checkpoint.Folder}: checkpoint has no tensor '{bKey}' for module '{path}'");
-            }
-            var quantized = FromWeight(weight.to(linear.weight.device), bias?.to(linear.weight.device), cfg, disposeInput: true);
+                throw new InvalidDataException($"{entry.File}: key '{wKey}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", linear.weight.shape)}]");
+            string? bKey = linear.bias is null ? null : checkpointKey(path + ".bias");
+            if (bKey is not null && !checkpoint.Contains(bKey))
+                throw new InvalidDataException($"{checkpoint.Origin}: checkpoint has no tensor '{bKey}' for module '{path}'");
+            var device = linear.weight.is_meta ? CPU : linear.weight.device;
+            var weight = checkpoint.Load(wKey, linear.weight.dtype);
+            var bias = bKey is null ? null : checkpoint.Load(bKey, linear.bias!.dtype);
+            var quantized = FromWeight(weight.to(device), bias?.to(device), cfg, disposeInput: true);
             weight.Dispose(); bias?.Dispose();
             ModuleSurgery.Replace(root, path, quantized);
             linear.Dispose();

@@ -34,6 +34,19 @@ public sealed class ForwardCommandTests
     }
 
     [Fact]
+    public void Forward_WithQuantizeNf4_RunsTheModelQuantizedWhileLoading()
+    {
+        using var tmp = Fixture.Temp();
+        using var scope = NewDisposeScope();
+        using var saved = Forward(Fixture.Path("model"), tmp.File("out.safetensors"), "--quantize", "nf4");
+        using var expected = Llava.Checkpoints.LlavaLoader.Load(Fixture.Path("model"), new Llava.Checkpoints.LoadOptions());
+        Lora.Quantization.Quantizer.QuantizeLinears(expected, "model.language_model.", Lora.Quantization.QuantConfig.QLoRA);
+        using var _ = no_grad();
+        var logits = expected.Forward(saved.Load("input_ids"), saved.Load("pixel_values"));
+        Assert.True(saved.Load("logits").eq(logits).all().item<bool>(), "--quantize nf4 logits differ from load-then-quantize");
+    }
+
+    [Fact]
     public void Forward_OnHubLayoutShardedBf16Checkpoint_WorksUnchanged()
     {
         using var tmp = Fixture.Temp();

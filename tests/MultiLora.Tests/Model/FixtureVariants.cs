@@ -19,7 +19,8 @@ public enum Layout
 /// <summary>Rewrites the fixture checkpoint into other layouts, shardings, dtypes and configs.</summary>
 public static class FixtureVariants
 {
-    public static string Write(string dir, Layout layout, int shards = 1, ScalarType? dtype = null, Action<JsonObject>? editConfig = null)
+    /// <param name="drop">keys (in the written layout) left out of the checkpoint</param>
+    public static string Write(string dir, Layout layout, int shards = 1, ScalarType? dtype = null, Action<JsonObject>? editConfig = null, Func<string, bool>? drop = null)
     {
         Directory.CreateDirectory(dir);
         foreach (var f in Directory.GetFiles(Fixture.Path("model")).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
@@ -33,6 +34,7 @@ public static class FixtureVariants
 
         using var source = SafetensorsFile.Open(Fixture.Path("model", "model.safetensors"));
         var tensors = source.Tensors.Keys.Order(StringComparer.Ordinal)
+            .Where(k => drop?.Invoke(Rename(k, layout)) != true)
             .Select(k => KeyValuePair.Create(Rename(k, layout), source.Load(k, dtype))).ToList();
         try
         {
