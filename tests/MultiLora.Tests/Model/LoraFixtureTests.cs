@@ -3,6 +3,7 @@ using MultiLora.Llava.Model;
 using MultiLora.Llava.Training;
 using MultiLora.Lora.Adapters;
 using MultiLora.Lora.Peft;
+using MultiLora.Lora.Quantization;
 using MultiLora.Tests.Common;
 using static TorchSharp.torch;
 
@@ -84,5 +85,43 @@ public sealed class LoraFixtureTests
         PeftAdapter.Load(tmp.Path, reloaded);
         using var _ = no_grad();
         Oracle.Close(reloaded.Forward(Oracle.Load("input_ids"), Oracle.Load("pixel_values")), Oracle.Load("lora_logits"), 1e-4, "reloaded lora_logits");
+    }
+
+    /// <summary>Losses of 40 AdamW steps on the fixture's train batch with a fresh r=8 adapter (same seed for both bases).</summary>
+    static List<float> TrainFreshAdapter(QuantConfig? quantize)
+    {
+        using var scope = NewDisposeScope();
+        using var model = LlavaLoader.Load(Fixture.Path("model"), new LoadOptions(Quantize: quantize));
+        manual_seed(7);
+        LoraInjector.Apply(model, new LoraConfig { R = 8, Alpha = 16 });
+        foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.Contains(".lora_", StringComparison.Ordinal);
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = optim.AdamW(parameters, lr: 1e-2);
+        var ids = Oracle.Load("train_input_ids");
+        var labels = Oracle.Load("train_labels");
+        var pixels = Oracle.Load("pixel_values");
+        var losses = new List<float>();
+        for (int step = 0; step < 40; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = CausalLmLoss.Compute(model.Forward(ids, pixels), labels);
+            loss.backward();
+            optimizer.step();
+            losses.Add(loss.item<float>());
+        }
+        return losses;
+    }
+
+    [Fact]
+    public void QloraTrainingLoss_FallsLikeLoras()
+    {
+        var lora = TrainFreshAdapter(null);
+        var qlora = TrainFreshAdapter(new QuantConfig { Type = QuantType.Nf4, DoubleQuant = true });
+        // The NF4 base starts elsewhere (quantization error on a random tiny model is large), so compare
+        // how far each falls: QLoRA must keep at least 80% of LoRA's relative drop over the same steps.
+        double loraDrop = 1 - lora[^1] / lora[0], qloraDrop = 1 - qlora[^1] / qlora[0];
+        Assert.True(loraDrop > 0.5, $"lora loss {lora[0]:0.000} -> {lora[^1]:0.000}");
+        Assert.True(qloraDrop >= 0.8 * loraDrop, $"qlora loss {qlora[0]:0.000} -> {qlora[^1]:0.000} (drop {qloraDrop:P0}) vs lora {lora[0]:0.000} -> {lora[^1]:0.000} (drop {loraDrop:P0})");
     }
 }
