@@ -111,10 +111,7 @@ public static class QuickstartRunner
         string pretrained = Path.Combine(root, "base");
         WriteQuestionText(data);
         File.WriteAllText(Path.Combine(data, PretrainSpec), PretrainMixture);
-        // the tower trains here too: a stand-in for CLIP's own pretraining (shapes are not legible to random features)
-        var pretrain = Recipe(o, fresh, PretrainSpec, 2, TrainMethod.Full, "llava_hf", o.WarmupSteps, pretrained + "-run");
-        pretrain.UnfreezeVisionTower = true;
-        Timed("pretrain base", () => Train(host, pretrain, pretrained));
+        Timed("pretrain base", () => Train(host, Recipe(o, fresh, PretrainSpec, 2, TrainMethod.Full, "llava_hf", o.WarmupSteps, pretrained + "-run"), pretrained));
 
         RunResults? before = null;
         Timed("evaluate before", () => Describe(before = Evaluate(host, o, pretrained, null, Path.Combine(root, "eval-before"))));
