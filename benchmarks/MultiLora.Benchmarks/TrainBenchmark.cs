@@ -1,4 +1,5 @@
 using System.Globalization;
+using MultiLora.Core.Diagnostics;
 using MultiLora.Data.Synthetic;
 using MultiLora.Llava.BuiltIn;
 using MultiLora.Llava.Training;
@@ -10,13 +11,22 @@ namespace MultiLora.Benchmarks;
 /// Train-step throughput and memory of full fine-tuning, LoRA and QLoRA on one model, in one process (full is
 /// the baseline the others are divided by). Default model: the built-in LLaVA shape with a 1024-wide, 9-layer
 /// decoder (about 105M parameters) on the synthetic stage-2 data at 32 px.
-/// Usage: train [steps=20] [layers=9] [hidden=1024] [batch=4]
+/// Usage: train [steps=20] [layers=9] [hidden=1024] [batch=4] [--methods full,lora,qlora,qlora+gc] [--dtypes float32,bfloat16]
+/// (every method under every dtype; bfloat16 is mixed precision for lora/qlora: float32 trained parameters over a bf16 base).
 /// </summary>
 static class TrainBenchmark
 {
     public static int Run(string[] args)
     {
-        int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
+        string[] Option(string name, string fallback)
+        {
+            int at = Array.IndexOf(args, name);
+            return (at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+        var methods = Option("--methods", "full,lora,qlora,qlora+gc");
+        var dtypes = Option("--dtypes", "float32");
+        var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+        int Arg(int i, int fallback) => positional.Length > i ? int.Parse(positional[i], CultureInfo.InvariantCulture) : fallback;
         int steps = Arg(0, 20), layers = Arg(1, 9), hidden = Arg(2, 1024), batch = Arg(3, 4);
         var root = Directory.CreateTempSubdirectory("multilora-train-bench-").FullName;
         try
@@ -28,26 +38,30 @@ static class TrainBenchmark
             Console.WriteLine($"model: {layers} decoder layers x {hidden} (intermediate {preset.TextIntermediate}), batch {batch}, {steps} steps per method");
 
             var rows = new List<(string Method, double Samples, double Tokens, long Peak, long RssEarly, long RssLast, long Trainable)>();
-            foreach (var (method, checkpointing) in new[] { ("full", false), ("lora", false), ("qlora", false), ("qlora", true) })
+            foreach (var dtype in dtypes)
+            foreach (var name in methods)
             {
+                string method = name.Replace("+gc", "", StringComparison.Ordinal);
+                bool checkpointing = name.EndsWith("+gc", StringComparison.Ordinal);
                 var observer = new Recorder();
                 Trainer.Run(new TrainRecipe
                 {
                     Model = new ModelSection { Path = model },
                     Data = new DataSection { Mixture = Path.Combine(data, SynthOutput.Stage2Spec), MaxLength = 512, Aspect = "crop" },
                     Method = method, Template = "llava_hf", Lora = new LoraSection { Rank = 64 }, BatchSize = batch, MaxSteps = steps,
-                    LogEvery = 0, OutputDir = Path.Combine(root, method + (checkpointing ? "-gc" : "")), GradientCheckpointing = checkpointing,
+                    LogEvery = 0, OutputDir = Path.Combine(root, $"{dtype}-{name}"), GradientCheckpointing = checkpointing, Dtype = dtype,
                 }, observer);
                 var timed = observer.Steps.Skip(Math.Min(3, observer.Steps.Count - 1)).ToList();   // first steps warm up allocators
-                rows.Add((method + (checkpointing ? "+gc" : ""), timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.Steps.Max(s => s.ResidentBytes),
+                rows.Add(($"{name} {dtype}", timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.Steps.Max(s => s.ResidentBytes),
                     observer.Steps[Math.Min(9, observer.Steps.Count - 1)].ResidentBytes, observer.Steps[^1].ResidentBytes, observer.Trainable));
             }
             var baseline = rows[0];
-            // "max RSS" is the largest resident size seen at a step end of that method (the process peak mixes methods)
-            Console.WriteLine("method    trainable    samples/s  tokens/s  vs full  max RSS   RSS@10   RSS@last");
+            // "max RSS" is the largest resident size seen at a step end of that run (the process peak mixes runs)
+            Console.WriteLine($"run                 trainable    samples/s  tokens/s  vs {baseline.Method,-16} max RSS   RSS@10   RSS@last");
             foreach (var r in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Method,-9} {r.Trainable,11:N0}  {r.Samples,9:0.00}  {r.Tokens,8:0}  {r.Samples / baseline.Samples,6:0.00}x  {r.Peak / 1048576,5} MiB {r.RssEarly / 1048576,5} MiB {r.RssLast / 1048576,5} MiB"));
+                    $"{r.Method,-18} {r.Trainable,11:N0}  {r.Samples,9:0.00}  {r.Tokens,8:0}  {r.Samples / baseline.Samples,6:0.00}x{"",13} {r.Peak / 1048576,5} MiB {r.RssEarly / 1048576,5} MiB {r.RssLast / 1048576,5} MiB"));
+            Console.WriteLine($"process peak RSS {MemoryProbe.PeakResidentBytes() / 1048576} MiB");
             return 0;
         }
         finally { Directory.Delete(root, true); }

@@ -171,20 +171,46 @@ public sealed class LoraLinearTests : TorchTest
     }
 
     [Fact]
-    public void Bf16Input_ComputesInBf16_WhileLoraParamsStayFloat32AndGetGradients()
+    public void Bf16Base_RunsTheLoraPathInFloat32AndRoundsOnlyTheSum_AsPeftDoes()
     {
         var baseLinear = Linear(16, 8, hasBias: false, dtype: ScalarType.BFloat16);
+        using (no_grad()) baseLinear.weight.zero_();   // y is then the LoRA path alone, rounded once
         using var lora = new LoraLinear(baseLinear);
-        lora.AddAdapter("default", 4, 8);
+        lora.AddAdapter("default", 4, 8);               // scaling 2
         using (no_grad()) lora.LoraB("default").weight.normal_(0, 0.1);
         using var x = randn(2, 16).to(ScalarType.BFloat16);
         using var y = lora.forward(x);
         Assert.Equal(ScalarType.BFloat16, y.dtype);
+
+        // peft: x.to(lora_A.dtype); result + lora_B(lora_A(x)) * scaling; .to(result dtype)
+        using (no_grad())
+        {
+            using var x32 = x.to(ScalarType.Float32);
+            using var path = nn.functional.linear(nn.functional.linear(x32, lora.LoraA("default").weight), lora.LoraB("default").weight);
+            using var expected = (path * 2).to(ScalarType.BFloat16);
+            Assert.True(TensorAssert.Identical(expected, y));
+        }
+
         y.to(ScalarType.Float32).sum().backward();
         Assert.Equal(ScalarType.Float32, lora.LoraA("default").weight.dtype);
         Assert.Equal(ScalarType.Float32, lora.LoraA("default").weight.grad!.dtype);
         Assert.True(lora.LoraB("default").weight.grad!.abs().sum().item<float>() > 0);
         Assert.True(baseLinear.weight.grad is null || baseLinear.weight.grad.IsInvalid);
+    }
+
+    [Fact]
+    public void CastAdapter_ToBf16_RunsTheLoraPathInBf16()
+    {
+        var baseLinear = Linear(16, 8, hasBias: false, dtype: ScalarType.BFloat16);
+        using var lora = new LoraLinear(baseLinear);
+        lora.AddAdapter("default", 4, 8);
+        lora.CastAdapter("default", ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, lora.LoraA("default").weight.dtype);
+        Assert.Equal(ScalarType.BFloat16, lora.LoraB("default").weight.dtype);
+        using var x = randn(2, 16).to(ScalarType.BFloat16);
+        using var y = lora.forward(x);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        Assert.Throws<KeyNotFoundException>(() => lora.CastAdapter("other", ScalarType.Float32));
     }
 
     [Fact]

@@ -24,11 +24,14 @@ public sealed class MultiModalProjector : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>features [N, P, visionHidden] to [N, P, textHidden].</summary>
+    /// <summary>features [N, P, visionHidden] to [N, P, textHidden], in the projector's own dtype.</summary>
     public override Tensor forward(Tensor features)
     {
         using var scope = NewDisposeScope();
-        var h = linear_1.call(features);
+        // Under mixed precision the projector trains in float32 behind a bf16 tower: compute in its dtype
+        // (the caller casts the result to the embeddings' dtype, see LlavaForConditionalGeneration.Embed).
+        var dtype = linear_1.parameters().First().dtype;
+        var h = linear_1.call(features.dtype == dtype ? features : features.to(dtype));
         if (linear_2 is not null)
         {
             h = _act switch

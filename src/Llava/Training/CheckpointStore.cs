@@ -54,6 +54,9 @@ public static class CheckpointStore
                 using var value = file.Load(name);
                 if (!value.shape.SequenceEqual(p.shape))
                     throw new InvalidDataException($"{file.Path}: '{name}' is [{string.Join(", ", value.shape)}], the model's is [{string.Join(", ", p.shape)}]");
+                // AdamW's moments were saved in the parameter's dtype: resuming in another one is not the same run
+                if (value.dtype != p.dtype)
+                    throw new InvalidDataException($"{file.Path}: '{name}' is {value.dtype}, the run trains it in {p.dtype} (dtype/trainable_dtype changed since the checkpoint)");
                 p.copy_(value);
             }
         }

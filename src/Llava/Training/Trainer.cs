@@ -84,7 +84,7 @@ public sealed class Trainer
         using var log = new MetricsLog(_r.OutputDir);
         File.WriteAllText(Path.Combine(_r.OutputDir, "recipe.yaml"), new YamlDotNet.Serialization.SerializerBuilder()
             .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance).Build().Serialize(_r));
-        _observer.Started($"stage {_r.Stage} {_r.EffectiveMethod.ToString().ToLowerInvariant()} on {source}", totalSteps, trainable.Count);
+        _observer.Started($"stage {_r.Stage} {_r.EffectiveMethod.ToString().ToLowerInvariant()} on {source} ({_r.Dtype}, trained parameters {_r.EffectiveTrainableDtype})", totalSteps, trainable.Count);
 
         // first/last loss reported as means over LossWindow steps (single steps swing with the batch's modality)
         double firstLoss = double.NaN, lastLoss = double.NaN;
@@ -224,7 +224,7 @@ public sealed class Trainer
             foreach (var batch in batches)
             {
                 using var scope = NewDisposeScope();
-                using var t = BatchTensors.From(batch, session.Tokenizer.PadId, session.Device, model.lm_head.parameters().First().dtype);
+                using var t = BatchTensors.From(batch, session.Tokenizer.PadId, session.Device, PixelType(model));
                 long scored = CausalLmLoss.ScoredTokens(t.Labels);
                 weighted += CausalLmLoss.Compute(model.Forward(t.InputIds, t.Pixels), t.Labels).item<float>() * scored;
                 tokens += scored;
@@ -234,11 +234,14 @@ public sealed class Trainer
         finally { model.train(); }
     }
 
+    /// <summary>Pixels go in the frozen tower's dtype (under mixed precision the trained parts may differ from it).</summary>
+    static ScalarType PixelType(Llava.Model.LlavaForConditionalGeneration model) => model.model.vision_tower.parameters().First().dtype;
+
     /// <summary>Forward and backward of one micro-batch; returns its mean token loss.</summary>
     double MicroStep(Llava.Model.LlavaForConditionalGeneration model, Batch batch, LlavaSession session, int step)
     {
         using var scope = NewDisposeScope();
-        using var tensors = BatchTensors.From(batch, session.Tokenizer.PadId, session.Device, model.lm_head.parameters().First().dtype);
+        using var tensors = BatchTensors.From(batch, session.Tokenizer.PadId, session.Device, PixelType(model));
         var logits = model.Forward(tensors.InputIds, tensors.Pixels);
         var loss = CausalLmLoss.Compute(logits, tensors.Labels);
         double value = loss.item<float>();

@@ -1,8 +1,10 @@
+using MultiLora.Core.Runtime;
 using MultiLora.Llava.Model;
 using MultiLora.Llava.Training.Recipes;
 using MultiLora.Lora.Adapters;
 using MultiLora.Lora.Quantization;
 using MultiLora.Lora.Surgery;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -71,6 +73,10 @@ public static class TrainingSetup
                 LoraInjector.Apply(model, lora);
                 break;
         }
+        var trainableDtype = TorchRuntime.ResolveDType(recipe.EffectiveTrainableDtype);
+        KeepTrainablesIn(model, lora, trainableDtype);
+        // an unfrozen tower trains in full like the projector: float32 master weights under bf16 too
+        if (recipe.UnfreezeVisionTower) model.model.vision_tower.to(trainableDtype);
         foreach (var p in model.model.multi_modal_projector.parameters()) p.requires_grad = true;
         if (recipe.UnfreezeVisionTower)
             foreach (var p in model.model.vision_tower.parameters()) p.requires_grad = true;
@@ -86,5 +92,20 @@ public static class TrainingSetup
             group.Add((name, p));
         }
         return new TrainableParameters(projector, rest, lora, vision);
+    }
+
+    /// <summary>
+    /// Mixed precision: the trained parameters (projector, the new LoRA adapter) held in
+    /// <paramref name="dtype"/> as master weights while the frozen base keeps the model's dtype. The
+    /// modules cast inputs to their own dtype (LoraLinear, MultiModalProjector). Full training keeps the
+    /// model's dtype throughout (the recipe only allows that), so nothing is cast there.
+    /// </summary>
+    static void KeepTrainablesIn(LlavaForConditionalGeneration model, LoraConfig? lora, ScalarType dtype)
+    {
+        model.model.multi_modal_projector.to(dtype);
+        if (lora is null) return;
+        foreach (var (_, m) in LoraInjector.LoraModules(model))
+            if (m.Adapters.Contains(lora.AdapterName)) m.CastAdapter(lora.AdapterName, dtype);
+        LoraInjector.MarkTrainable(model, lora);
     }
 }

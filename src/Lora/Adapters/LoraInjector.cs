@@ -45,14 +45,22 @@ public static class LoraInjector
             wrapped.Add(path);
         }
 
-        // Only this adapter trains (peft trains the active adapter; others stay as loaded).
+        MarkTrainable(root, cfg);
+        return wrapped;
+    }
+
+    /// <summary>
+    /// Only this adapter and modules_to_save train (peft trains the active adapter; others stay as
+    /// loaded). Called again after a cast, which replaces the parameters.
+    /// </summary>
+    public static void MarkTrainable(Module root, LoraConfig cfg)
+    {
         string a = $".lora_A.{cfg.AdapterName}.", b = $".lora_B.{cfg.AdapterName}.";
         foreach (var (name, p) in root.named_parameters())
             if (name.Contains(a, StringComparison.Ordinal) || name.Contains(b, StringComparison.Ordinal))
                 p.requires_grad = true;
         foreach (var (_, m) in ModulesToSave(root, cfg))
             foreach (var p in m.parameters()) p.requires_grad = true;
-        return wrapped;
     }
 
     /// <summary>The modules named by cfg.ModulesToSave (path equal to or ending with "." + name), outermost only.</summary>

@@ -10,9 +10,11 @@ namespace MultiLora.Lora.Adapters;
 /// <summary>
 /// peft's lora.Linear: y = base(x) + scaling * B(A(dropout(x))) for the active adapter, around a frozen
 /// base (nn.Linear, Nf4Linear or Int8Linear held as base_layer). Several named adapters may live on one
-/// base; one (or none) is active. LoRA weights are float32 parameters (AdamW moments take the
-/// parameter dtype) and are cast to the input's dtype for the product. Children carry peft's names, so
-/// state-dict keys read "base_layer.weight", "lora_A.default.weight", "lora_B.default.weight".
+/// base; one (or none) is active. LoRA weights are float32 parameters whatever the base's dtype (peft's
+/// autocast_adapter_dtype: AdamW on bf16 weights loses small updates), and forward runs the LoRA path in
+/// their dtype, as peft's Linear.forward does: x is cast to lora_A's dtype, the sum with the base result is
+/// cast back to the base result's dtype. Children carry peft's names, so state-dict keys read
+/// "base_layer.weight", "lora_A.default.weight", "lora_B.default.weight".
 /// </summary>
 public sealed class LoraLinear : Module<Tensor, Tensor>
 {
@@ -63,6 +65,14 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     }
 
     public void AddAdapter(LoraConfig cfg) => AddAdapter(cfg.AdapterName, cfg.R, cfg.Alpha, cfg.Dropout, cfg.UseRsLora);
+
+    /// <summary>Casts one adapter's A and B to <paramref name="dtype"/> (peft's autocast_adapter_dtype=False keeps them in the base's dtype).</summary>
+    public void CastAdapter(string name, ScalarType dtype)
+    {
+        Settings(name);
+        lora_A[name].to(dtype);
+        lora_B[name].to(dtype);
+    }
 
     /// <summary>Makes <paramref name="name"/> the active adapter; null runs the base alone.</summary>
     public void SetActiveAdapter(string? name)
@@ -122,8 +132,8 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     Device BaseDevice() => base_layer.buffers().Concat(base_layer.parameters()).FirstOrDefault()?.device ?? CPU;
 
-    // module.to(dtype) casts the frozen base only: LoRA weights stay float32 (their AdamW moments take
-    // their dtype; forward casts them to the input's dtype). Device moves apply to everything.
+    // module.to(dtype) casts the frozen base only: LoRA weights keep their dtype (float32 unless
+    // CastAdapter said otherwise; their AdamW moments take it). Device moves apply to everything.
     protected override Module _to(Device device, ScalarType dtype, bool non_blocking)
     {
         base_layer.to(device, dtype, non_blocking);
@@ -144,11 +154,14 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         if (ActiveAdapter is not { } name || _merged.Contains(name)) return result;
         using var scope = NewDisposeScope();
         var (scaling, dropout) = _settings[name];
-        var x = dropout > 0 && training ? nn.functional.dropout(input, dropout, training: true) : input;
-        var a = lora_A[name].weight.to(input.dtype);
-        var b = lora_B[name].weight.to(input.dtype);
+        var a = lora_A[name].weight;
+        var b = lora_B[name].weight;
+        var x = input.dtype == a.dtype ? input : input.to(a.dtype);
+        if (dropout > 0 && training) x = nn.functional.dropout(x, dropout, training: true);
         var lora = nn.functional.linear(nn.functional.linear(x, a), b);
+        // bf16 result + fp32 LoRA promotes to fp32: the sum is exact before the one rounding back
         var sum = result.PlusScaled(lora, scaling);
+        if (sum.dtype != result.dtype) sum = sum.to(result.dtype);
         result.Dispose();
         return sum.MoveToOuterDisposeScope();
     }

@@ -54,4 +54,35 @@ public sealed class RecipeTests
         var e3 = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(tmp.File("m.yaml"), []));
         Assert.Contains("'dora'", e3.Message);
     }
+
+    [Theory]
+    [InlineData("lora", "bfloat16", null, "float32")]       // peft's autocast_adapter_dtype
+    [InlineData("qlora", "float16", null, "float32")]
+    [InlineData("projector", "bfloat16", null, "float32")]
+    [InlineData("full", "bfloat16", null, "bfloat16")]      // full trains in dtype (pure bf16)
+    [InlineData("lora", "float32", null, "float32")]
+    [InlineData("lora", "bfloat16", "bfloat16", "bfloat16")] // autocast_adapter_dtype=False
+    public void TrainableDtype_DefaultsToFloat32UnderAHalfDtypeExceptForFull(string method, string dtype, string? trainable, string expected)
+    {
+        string[] sets = trainable is null ? [$"method={method}", $"dtype={dtype}"] : [$"method={method}", $"dtype={dtype}", $"trainable_dtype={trainable}"];
+        var r = RecipeLoader.Load(null, sets);
+        Assert.Equal(expected, r.EffectiveTrainableDtype);
+    }
+
+    [Theory]
+    [InlineData("trainable_dtype=int8", "trainable_dtype 'int8'")]
+    [InlineData("dtype=bf32", "dtype 'bf32'")]
+    [InlineData("trainable_dtype=float16", "must be float32 or the same as dtype")]
+    public void BadDtypes_AreNamed(string set, string expected)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["dtype=bfloat16", set]));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void FullWithFloat32TrainableOverBf16_IsRefusedWithTheReason()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["method=full", "dtype=bfloat16", "trainable_dtype=float32"]));
+        Assert.Contains("method full", e.Message);
+    }
 }

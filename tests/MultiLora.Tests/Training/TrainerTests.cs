@@ -79,13 +79,18 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("eval_loss", File.ReadAllText(Path.Combine(recipe.OutputDir, "metrics.jsonl")));
     }
 
-    [Fact]
-    public void KilledAndResumedRun_EndsWithTheSameLossAsAnUninterruptedOne()
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]   // float32 LoRA/projector master weights over a bf16 base
+    public void KilledAndResumedRun_EndsWithTheSameLossAsAnUninterruptedOne(string dtype)
     {
         var straightSteps = new Recorder();
-        var straight = Trainer.Run(Recipe("lora", 8, "straight", saveEvery: 4), straightSteps);
+        var straightRecipe = Recipe("lora", 8, "straight-" + dtype, saveEvery: 4);
+        straightRecipe.Dtype = dtype;
+        var straight = Trainer.Run(straightRecipe, straightSteps);
 
-        var resumedRecipe = Recipe("lora", 8, "resumed", saveEvery: 4);
+        var resumedRecipe = Recipe("lora", 8, "resumed-" + dtype, saveEvery: 4);
+        resumedRecipe.Dtype = dtype;
         Trainer.Run(resumedRecipe, new Recorder());
         // simulate a kill after step 4: only the step-4 checkpoint survives
         Directory.Delete(Path.Combine(resumedRecipe.OutputDir, "checkpoint-8"), true);

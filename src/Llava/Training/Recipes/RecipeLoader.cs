@@ -1,5 +1,7 @@
 using System.Globalization;
+using MultiLora.Core.Runtime;
 using MultiLora.Data.Specs;
+using static TorchSharp.torch;
 using YamlDotNet.RepresentationModel;
 
 namespace MultiLora.Llava.Training.Recipes;
@@ -74,6 +76,22 @@ public static class RecipeLoader
         Require(r.Quant.Type is "nf4" or "int8", $"quant.type '{r.Quant.Type}' is not nf4|int8");
         Require(r.Data.Aspect is "pad" or "crop", $"data.aspect '{r.Data.Aspect}' is not pad|crop");
         Require(r.EvalEvery == 0 || r.Data.Eval is not null, "eval_every needs data.eval (a held-out spec)");
+        var dtype = DType(r.Dtype, "dtype", origin);
+        if (r.TrainableDtype is { } explicitTrainable)
+        {
+            var trainable = DType(explicitTrainable, "trainable_dtype", origin);
+            Require(trainable == ScalarType.Float32 || trainable == dtype,
+                $"trainable_dtype '{explicitTrainable}' must be float32 or the same as dtype '{r.Dtype}'");
+            // full trains the whole language model: an fp32 copy of it is the float32 model, not mixed precision
+            Require(r.EffectiveMethod != TrainMethod.Full || trainable == dtype,
+                $"trainable_dtype '{explicitTrainable}' with method full: full trains in dtype '{r.Dtype}' (use dtype: float32 for float32 training)");
+        }
+    }
+
+    static ScalarType DType(string value, string key, string origin)
+    {
+        try { return TorchRuntime.ResolveDType(value); }
+        catch (ArgumentException) { throw new InvalidDataException($"{origin}: {key} '{value}' is not float32|bfloat16|float16"); }
     }
 
     static void ResolvePaths(TrainRecipe r, string folder)

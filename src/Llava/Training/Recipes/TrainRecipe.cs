@@ -37,7 +37,13 @@ public sealed class TrainRecipe
     /// default, as in LLaVA-1.5; with LoRA the tower's weights travel in the adapter as modules_to_save.
     /// </summary>
     public bool UnfreezeVisionTower { get; set; }
+    /// <summary>The model's weights and compute dtype: float32 | bfloat16 | float16 (the frozen base is stored in it).</summary>
     public string Dtype { get; set; } = "float32";
+    /// <summary>
+    /// The dtype of what trains (LoRA A/B, the projector): its master weights, gradients and AdamW moments.
+    /// null: see <see cref="EffectiveTrainableDtype"/>.
+    /// </summary>
+    public string? TrainableDtype { get; set; }
     public string Device { get; set; } = "cpu";
     public string OutputDir { get; set; } = "runs/train";
 
@@ -54,6 +60,17 @@ public sealed class TrainRecipe
     public TrainMethod EffectiveMethod => Stage == 1 ? TrainMethod.Projector : ParsedMethod;
 
     public string EffectiveTemplate => Template ?? (Stage == 1 ? "plain" : "vicuna_v1");
+
+    /// <summary>
+    /// Mixed precision as peft + transformers users get it: under a bf16/fp16 <see cref="Dtype"/> the trained
+    /// parameters stay float32 (peft's autocast_adapter_dtype=True) while the frozen base runs in dtype.
+    /// method full trains in dtype itself (transformers with torch_dtype=bfloat16: pure bf16 weights and
+    /// AdamW), because everything but the frozen vision tower trains there.
+    /// </summary>
+    public string EffectiveTrainableDtype => TrainableDtype
+        ?? (EffectiveMethod == TrainMethod.Full || !IsHalf(Dtype) ? Dtype : "float32");
+
+    static bool IsHalf(string dtype) => dtype.Trim().ToLowerInvariant() is "bfloat16" or "bf16" or "float16" or "fp16" or "half";
 }
 
 public sealed class ModelSection
