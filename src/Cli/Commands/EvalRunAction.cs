@@ -33,7 +33,8 @@ static class EvalRunAction
                 p.GetValue(dataRoot)!, outDir, p.GetValue(taskFiles), p.GetValue(limit), p.GetValue(batch),
                 JudgeOptions.FromEnvironment(Path.Combine(outDir, EvalRunOptions.JudgeCacheFolder)),
                 sessionOptions.Source.AdapterDir,
-                new Dictionary<string, string> { ["template"] = session.Template.Name, ["dtype"] = sessionOptions.DType, ["device"] = sessionOptions.Device });
+                new Dictionary<string, string> { ["template"] = session.Template.Name, ["dtype"] = sessionOptions.DType, ["device"] = sessionOptions.Device,
+                    ["quantize"] = sessionOptions.Quantize is { } q ? q.Type.ToString().ToLowerInvariant() : "none" });
             var results = EvalProgressDisplay.Run(options, o => EvalRunner.Run(new LlavaEvalModel(session, sessionOptions.Source.ToString()), o));
             var table = new Table().AddColumns("task", "metric", "value");
             foreach (var t in results.Tasks)

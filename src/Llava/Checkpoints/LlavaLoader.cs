@@ -32,7 +32,7 @@ public static class LlavaLoader
             else
             {
                 using var checkpoint = SafetensorsCheckpoint.Open(dir);
-                var quantized = QuantizeOnLoad.Apply(model, checkpoint, KeyLayout.MapAny, options.Quantize);
+                var quantized = QuantizeOnLoad.Apply(model, checkpoint, KeyLayout.MapAny, options.Quantize, TorchRuntime.ResolveDevice(options.Device));
                 var loader = new WeightLoader(model, quantized);
                 loader.Load(checkpoint, KeyLayout.MapAny);
                 loader.RequireLoaded("", dir, TiedExemptions(config));
@@ -62,7 +62,7 @@ public static class LlavaLoader
         {
             using (var language = SafetensorsCheckpoint.Open(sources.LanguageDir))
             {
-                var quantized = QuantizeOnLoad.Apply(model, language, k => KeyLayout.Map(k, ModelPart.Language), options.Quantize);
+                var quantized = QuantizeOnLoad.Apply(model, language, k => KeyLayout.Map(k, ModelPart.Language), options.Quantize, TorchRuntime.ResolveDevice(options.Device));
                 var loader = new WeightLoader(model, quantized);
                 using (var checkpoint = SafetensorsCheckpoint.Open(sources.VisionDir))
                     loader.Load(checkpoint, k => KeyLayout.Map(k, ModelPart.Vision));

@@ -1,6 +1,7 @@
 using MultiLora.Core.Safetensors;
 using MultiLora.Llava.Model;
 using MultiLora.Lora.Quantization;
+using static TorchSharp.torch;
 
 namespace MultiLora.Llava.Checkpoints;
 
@@ -15,8 +16,9 @@ static class QuantizeOnLoad
 {
     /// <param name="map">checkpoint key to module name (the layout mapping the rest of the load uses)</param>
     /// <returns>the module paths now quantized (their tensors are no longer for a <see cref="WeightLoader"/>)</returns>
-    public static IReadOnlyCollection<string> Apply(LlavaForConditionalGeneration model, SafetensorsCheckpoint checkpoint, Func<string, string?> map, QuantConfig? cfg) =>
-        cfg is null ? [] : Quantizer.QuantizeFromCheckpoint(model, checkpoint, KeyLayout.LanguageRoot, cfg, KeyFor(checkpoint, map));
+    /// <param name="device">the model's target device: quantizing happens there (the rest of the model moves after loading)</param>
+    public static IReadOnlyCollection<string> Apply(LlavaForConditionalGeneration model, SafetensorsCheckpoint checkpoint, Func<string, string?> map, QuantConfig? cfg, Device device) =>
+        cfg is null ? [] : Quantizer.QuantizeFromCheckpoint(model, checkpoint, KeyLayout.LanguageRoot, cfg, KeyFor(checkpoint, map), device);
 
     /// <summary>
     /// The reverse of <paramref name="map"/> over this checkpoint's keys. A weight the checkpoint lacks is

@@ -54,6 +54,29 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     /// </summary>
     public void TieWeights() => LmHead.Tie(Config.Text, lm_head, model.language_model);
 
+    // A device or dtype move gives a swapped-in embedding weight a new tensor (TorchSharp's managed move
+    // path), and the head would keep moving a copy of the old one: tie them again after every move.
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        base._to(device, dtype, non_blocking);
+        TieWeights();
+        return this;
+    }
+
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        base._to(deviceType, deviceIndex, non_blocking);
+        TieWeights();
+        return this;
+    }
+
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking)
+    {
+        base._to(dtype, non_blocking);
+        TieWeights();
+        return this;
+    }
+
     public override Tensor forward(Tensor inputIds) => Forward(inputIds, null);
 
     /// <summary>pixels [N, 3, H, W] to projected image features [N, P, textHidden].</summary>

@@ -31,6 +31,7 @@ public static class TrainingSetup
 {
     public const string ProjectorModule = "multi_modal_projector";
     public const string VisionModule = "vision_tower";
+    const string TiedHeadWeight = "lm_head.weight";
 
     /// <summary>
     /// How the recipe quantizes the frozen base: null unless the method is qlora. The trainer loads with
@@ -87,6 +88,9 @@ public static class TrainingSetup
         foreach (var (name, p) in model.named_parameters())
         {
             if (!p.requires_grad) continue;
+            // a tied head is the embedding matrix under a second handle (TorchSharp lists both): optimising
+            // it twice would double its step and its share of the gradient norm
+            if (model.Config.Text.TieWordEmbeddings && name == TiedHeadWeight) continue;
             var group = name.Contains(ProjectorModule, StringComparison.Ordinal) ? projector
                 : name.Contains(VisionModule, StringComparison.Ordinal) ? vision : rest;
             group.Add((name, p));

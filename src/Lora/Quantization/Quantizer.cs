@@ -56,8 +56,10 @@ public static class Quantizer
     /// model and then calling <see cref="QuantizeLinears"/>.
     /// <paramref name="checkpointKey"/> maps a module tensor name to the checkpoint's (identity by default).
     /// </summary>
+    /// <param name="quantizeOn">where to quantize and keep the result (the model's target device: a GPU quantizes
+    /// far faster than the CPU); null: the placeholder's device, or the CPU for a meta placeholder</param>
     public static List<string> QuantizeFromCheckpoint(Module root, SafetensorsCheckpoint checkpoint, string prefix, QuantConfig cfg,
-                                                      Func<string, string>? checkpointKey = null)
+                                                      Func<string, string>? checkpointKey = null, Device? quantizeOn = null)
     {
         checkpointKey ??= k => k;
         var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
@@ -74,7 +76,7 @@ public static class Quantizer
             string? bKey = linear.bias is null ? null : checkpointKey(path + ".bias");
             if (bKey is not null && !checkpoint.Contains(bKey))
                 throw new InvalidDataException($"{checkpoint.Origin}: checkpoint has no tensor '{bKey}' for module '{path}'");
-            var device = linear.weight.is_meta ? CPU : linear.weight.device;
+            var device = quantizeOn ?? (linear.weight.is_meta ? CPU : linear.weight.device);
             var weight = checkpoint.Load(wKey, linear.weight.dtype);
             var bias = bKey is null ? null : checkpoint.Load(bKey, linear.bias!.dtype);
             var quantized = FromWeight(weight.to(device), bias?.to(device), cfg, disposeInput: true);

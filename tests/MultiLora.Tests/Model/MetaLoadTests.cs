@@ -1,3 +1,4 @@
+using TorchSharp;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Llava.Model;
 using MultiLora.Tests.Common;
@@ -71,6 +72,23 @@ public sealed class MetaLoadTests
         var embed = loaded.model.language_model.embed_tokens.weight!;
         using (no_grad()) embed.mul_(2);
         Assert.True(head.eq(embed).all().item<bool>(), "the LM head no longer shares the embedding matrix");
+    }
+
+    [Fact]
+    public void TiedEmbeddings_StayOneMatrixAfterTheModelIsCast()
+    {
+        using var tmp = Fixture.Temp();
+        using var scope = NewDisposeScope();
+        string dir = FixtureVariants.Write(tmp.Path, Layout.Current,
+            editConfig: c => c["text_config"]!["tie_word_embeddings"] = true, drop: k => k == "lm_head.weight");
+        using var loaded = LlavaLoader.Load(dir, new LoadOptions());
+        // a swapped-in Embedding weight is moved by TorchSharp's managed path, which replaces the tensor
+        loaded.to(ScalarType.BFloat16);
+        var head = ((Linear)loaded.lm_head).weight!;
+        var embed = loaded.model.language_model.embed_tokens.weight!;
+        Assert.Equal(ScalarType.BFloat16, head.dtype);
+        using (no_grad()) embed.mul_(2);
+        Assert.True(head.eq(embed).all().item<bool>(), "after .to(bf16) the LM head no longer shares the embedding matrix");
     }
 
     [Fact]

@@ -55,6 +55,18 @@ public sealed class RecipeTests
         Assert.Contains("'dora'", e3.Message);
     }
 
+    [Fact]
+    public void VisionLr_NeedsAnUnfrozenTowerAndAPositiveValue()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["optim.vision_lr=2e-6"]));
+        Assert.Contains("unfreeze_vision_tower", e.Message);
+        var e2 = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["unfreeze_vision_tower=true", "optim.vision_lr=-1"]));
+        Assert.Contains("optim.vision_lr", e2.Message);
+        var r = RecipeLoader.Load(null, ["unfreeze_vision_tower=true", "optim.vision_lr=2e-6"]);
+        Assert.True(r.UnfreezeVisionTower);
+        Assert.Equal(2e-6, r.Optim.VisionLr);
+    }
+
     [Theory]
     [InlineData("lora", "bfloat16", null, "float32")]       // peft's autocast_adapter_dtype
     [InlineData("qlora", "float16", null, "float32")]
