@@ -127,5 +127,14 @@ public sealed class TrainerTests : IDisposable
         double moved = (adapter.Load(q) - baseWeights.Load(baseKey)).abs().max().item<float>();
         Assert.True(moved > 1e-5, $"vision q_proj moved by {moved}");
         Assert.Contains("vision_tower", File.ReadAllText(Path.Combine(trained.FinalDir, "adapter_config.json")));
+
+        // the tower follows its own learning rate, not optim.lr
+        var slowRecipe = Recipe("lora", 3, "tower-slow");
+        slowRecipe.UnfreezeVisionTower = true;
+        slowRecipe.Optim.VisionLr = 1e-9;
+        var slow = Trainer.Run(slowRecipe, new Recorder());
+        using var slowAdapter = MultiLora.Core.Safetensors.SafetensorsFile.Open(Path.Combine(slow.FinalDir, "adapter_model.safetensors"));
+        double crept = (slowAdapter.Load(q) - baseWeights.Load(baseKey)).abs().max().item<float>();
+        Assert.True(crept < 1e-7, $"at vision_lr 1e-9 the tower moved by {crept}");
     }
 }
