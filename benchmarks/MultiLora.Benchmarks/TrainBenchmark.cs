@@ -38,6 +38,7 @@ static class TrainBenchmark
             Console.WriteLine($"model: {layers} decoder layers x {hidden} (intermediate {preset.TextIntermediate}), batch {batch}, {steps} steps per method");
 
             var rows = new List<(string Method, double Samples, double Tokens, long Peak, long RssEarly, long RssLast, long Trainable)>();
+            var flat = new List<(string Method, List<long> Rss)>();
             foreach (var dtype in dtypes)
             foreach (var name in methods)
             {
@@ -54,6 +55,7 @@ static class TrainBenchmark
                 var timed = observer.Steps.Skip(Math.Min(3, observer.Steps.Count - 1)).ToList();   // first steps warm up allocators
                 rows.Add(($"{name} {dtype}", timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.Steps.Max(s => s.ResidentBytes),
                     observer.Steps[Math.Min(9, observer.Steps.Count - 1)].ResidentBytes, observer.Steps[^1].ResidentBytes, observer.Trainable));
+                flat.Add(($"{name} {dtype}", observer.Steps.Skip(9).Select(m => m.ResidentBytes).DefaultIfEmpty(observer.Steps[^1].ResidentBytes).ToList()));
             }
             var baseline = rows[0];
             // "max RSS" is the largest resident size seen at a step end of that run (the process peak mixes runs)
@@ -62,6 +64,16 @@ static class TrainBenchmark
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Method,-18} {r.Trainable,11:N0}  {r.Samples,9:0.00}  {r.Tokens,8:0}  {r.Samples / baseline.Samples,6:0.00}x{"",13} {r.Peak / 1048576,5} MiB {r.RssEarly / 1048576,5} MiB {r.RssLast / 1048576,5} MiB"));
             Console.WriteLine($"process peak RSS {MemoryProbe.PeakResidentBytes() / 1048576} MiB");
+            // flatness from step 10 on: range of resident memory and its least-squares trend
+            Console.WriteLine("run                 RSS steps 10..last: min    max    trend (MiB per 100 steps)");
+            foreach (var (method, rss) in flat)
+            {
+                var xs = Enumerable.Range(10, rss.Count).Select(i => (double)i).ToArray();
+                var ys = rss.Select(b => b / 1048576.0).ToArray();
+                double mx = xs.Average(), my = ys.Average();
+                double slope = xs.Length < 2 ? 0 : xs.Zip(ys).Sum(p => (p.First - mx) * (p.Second - my)) / xs.Sum(x => (x - mx) * (x - mx));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{method,-18} {"",19}{ys.Min(),6:0} {ys.Max(),6:0}  {slope * 100,8:0.0}"));
+            }
             return 0;
         }
         finally { Directory.Delete(root, true); }
