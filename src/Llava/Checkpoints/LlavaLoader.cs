@@ -3,6 +3,7 @@ using MultiLora.Core.Runtime;
 using MultiLora.Core.Safetensors;
 using MultiLora.Language;
 using MultiLora.Llava.Model;
+using MultiLora.Lora.Quantization;
 using MultiLora.Lora.Surgery;
 using MultiLora.Vision;
 using TorchSharp;
@@ -27,8 +28,14 @@ public static class LlavaLoader
         var model = new LlavaForConditionalGeneration(config, options.DType, META);
         try
         {
-            if (JsonConfig.Load(configPath).Object(QuantizedLlava.ConfigKey) is not null)
+            if (JsonConfig.Load(configPath).Object(QuantizedLlava.ConfigKey) is { } stored)
+            {
+                // a stored quantized checkpoint loads as stored: asking for another type would be silently ignored
+                var storedType = stored.Bool("load_in_4bit", false) ? QuantType.Nf4 : QuantType.Int8;
+                if (options.Quantize is { } wanted && wanted.Type != storedType)
+                    throw new InvalidDataException($"{configPath}: the checkpoint is stored {storedType.ToString().ToLowerInvariant()} ({QuantizedLlava.ConfigKey}); it cannot be loaded as {wanted.Type.ToString().ToLowerInvariant()}");
                 QuantizedLlava.LoadWeights(model, dir);
+            }
             else
             {
                 using var checkpoint = SafetensorsCheckpoint.Open(dir);

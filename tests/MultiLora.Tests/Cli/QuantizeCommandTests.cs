@@ -31,4 +31,16 @@ public sealed class QuantizeCommandTests
         double rel = Oracle.RelativeError(actual, Oracle.Load("logits"));
         Assert.True(rel < (quantType == QuantType.Nf4 ? 0.5 : 0.05), $"{type}: relative error {rel:E2} against float32");
     }
+
+    [Fact]
+    public void StoredNf4Checkpoint_AskedToLoadAsInt8_IsRefusedNamingTheConfig()
+    {
+        using var tmp = Fixture.Temp();
+        Assert.Equal(0, CliApp.Run(["quantize", "--model", Fixture.Path("model"), "--type", "nf4", "--out", tmp.File("q")]));
+        var e = Assert.Throws<InvalidDataException>(() => LlavaLoader.Load(tmp.File("q"), new LoadOptions(Quantize: new QuantConfig { Type = QuantType.Int8 })));
+        Assert.Contains(Path.Combine(tmp.File("q"), "config.json"), e.Message);
+        Assert.Contains("stored nf4", e.Message);
+        // the type it is stored in is fine
+        using var same = LlavaLoader.Load(tmp.File("q"), new LoadOptions(Quantize: QuantConfig.QLoRA));
+    }
 }
