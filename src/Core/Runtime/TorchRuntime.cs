@@ -29,7 +29,6 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_loaded) return;
-            NativeAllocator.Configure();
             if (OperatingSystem.IsLinux()) LoadLinux();
             torch.InitializeDeviceType(DeviceType.CPU);
             _loaded = true;
