@@ -32,9 +32,7 @@ public static class Quantizer
     /// </summary>
     public static List<string> QuantizeLinears(Module root, string prefix, QuantConfig cfg)
     {
-        // LoRA's own matrices (lora_A / lora_B) are trainable: never quantize them.
-        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
-            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
+        var targets = Targets(root, prefix, cfg);
         var done = new List<string>(targets.Count);
         foreach (var (path, module) in targets)
         {
@@ -62,8 +60,7 @@ public static class Quantizer
                                                       Func<string, string>? checkpointKey = null, Device? quantizeOn = null)
     {
         checkpointKey ??= k => k;
-        var targets = ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
-            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
+        var targets = Targets(root, prefix, cfg);
         var done = new List<string>(targets.Count);
         foreach (var (path, module) in targets)
         {
@@ -87,4 +84,10 @@ public static class Quantizer
         }
         return done;
     }
+
+    /// <summary>The nn.Linear modules under <paramref name="prefix"/> the config does not skip; LoRA's own
+    /// matrices (lora_A / lora_B) are trainable and never quantized.</summary>
+    static List<(string Path, Module Module)> Targets(Module root, string prefix, QuantConfig cfg) =>
+        ModuleSurgery.Find(root, (path, m) => m is Linear && path.StartsWith(prefix, StringComparison.Ordinal) && !cfg.Skips(path)
+            && !path.Contains(".lora_A.", StringComparison.Ordinal) && !path.Contains(".lora_B.", StringComparison.Ordinal));
 }
