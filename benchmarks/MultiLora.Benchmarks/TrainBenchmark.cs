@@ -12,7 +12,11 @@ namespace MultiLora.Benchmarks;
 /// the baseline the others are divided by). Default model: the built-in LLaVA shape with a 1024-wide, 9-layer
 /// decoder (about 105M parameters) on the synthetic stage-2 data at 32 px.
 /// Usage: train [steps=20] [layers=9] [hidden=1024] [batch=4] [--methods full,lora,qlora,qlora+gc] [--dtypes float32,bfloat16]
-/// (every method under every dtype; bfloat16 is mixed precision for lora/qlora: float32 trained parameters over a bf16 base).
+/// [--release-memory auto,step,never] (every method under every dtype and release setting; bfloat16 is mixed precision
+/// for lora/qlora: float32 trained parameters over a bf16 base; a release setting is the recipe's release_memory,
+/// default auto). Memory is read twice per step: resident at the step's end, after any release, and the peak
+/// within the step, which includes what the heap kept (VmHWM, restarted here at each step's end, so the process
+/// peak that /usr/bin/time reports is not valid for a benchmark run).
 /// </summary>
 static class TrainBenchmark
 {
@@ -25,6 +29,7 @@ static class TrainBenchmark
         }
         var methods = Option("--methods", "full,lora,qlora,qlora+gc");
         var dtypes = Option("--dtypes", "float32");
+        var releases = Option("--release-memory", "auto");
         var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
         int Arg(int i, int fallback) => positional.Length > i ? int.Parse(positional[i], CultureInfo.InvariantCulture) : fallback;
         int steps = Arg(0, 20), layers = Arg(1, 9), hidden = Arg(2, 1024), batch = Arg(3, 4);
@@ -38,10 +43,12 @@ static class TrainBenchmark
             Console.WriteLine($"model: {layers} decoder layers x {hidden} (intermediate {preset.TextIntermediate}), batch {batch}, {steps} steps per method");
 
             var rows = new List<(string Method, double Samples, double Tokens, long Peak, long RssEarly, long RssLast, long Trainable)>();
-            var flat = new List<(string Method, List<long> Rss)>();
+            var flat = new List<(string Run, string Reading, List<long> Bytes)>();
+            foreach (var release in releases)
             foreach (var dtype in dtypes)
             foreach (var name in methods)
             {
+                string label = releases.Length > 1 ? $"{name} {dtype} {release}" : $"{name} {dtype}";
                 string method = name.Replace("+gc", "", StringComparison.Ordinal);
                 bool checkpointing = name.EndsWith("+gc", StringComparison.Ordinal);
                 var observer = new Recorder();
@@ -50,29 +57,31 @@ static class TrainBenchmark
                     Model = new ModelSection { Path = model },
                     Data = new DataSection { Mixture = Path.Combine(data, SynthOutput.Stage2Spec), MaxLength = 512, Aspect = "crop" },
                     Method = method, Template = "llava_hf", Lora = new LoraSection { Rank = 64 }, BatchSize = batch, MaxSteps = steps,
-                    LogEvery = 0, OutputDir = Path.Combine(root, $"{dtype}-{name}"), GradientCheckpointing = checkpointing, Dtype = dtype,
+                    LogEvery = 0, ReleaseMemory = release, OutputDir = Path.Combine(root, $"{dtype}-{name}-{release}"), GradientCheckpointing = checkpointing, Dtype = dtype,
                 }, observer);
                 var timed = observer.Steps.Skip(Math.Min(3, observer.Steps.Count - 1)).ToList();   // first steps warm up allocators
-                rows.Add(($"{name} {dtype}", timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.Steps.Max(s => s.ResidentBytes),
+                rows.Add((label, timed.Average(s => s.SamplesPerSecond), timed.Average(s => s.TokensPerSecond), observer.StepPeaks.Max(),
                     observer.Steps[Math.Min(9, observer.Steps.Count - 1)].ResidentBytes, observer.Steps[^1].ResidentBytes, observer.Trainable));
-                flat.Add(($"{name} {dtype}", observer.Steps.Skip(9).Select(m => m.ResidentBytes).DefaultIfEmpty(observer.Steps[^1].ResidentBytes).ToList()));
+                int from = Math.Min(9, observer.Steps.Count - 1);
+                flat.Add((label, "at step end", observer.Steps.Skip(from).Select(m => m.ResidentBytes).ToList()));
+                flat.Add((label, "peak in step", observer.StepPeaks.Skip(from).ToList()));
             }
             var baseline = rows[0];
-            // "max RSS" is the largest resident size seen at a step end of that run (the process peak mixes runs)
-            Console.WriteLine($"run                 trainable    samples/s  tokens/s  vs {baseline.Method,-16} max RSS   RSS@10   RSS@last");
+            // "peak RSS" is the largest peak within one step of that run (the process peak mixes runs); RSS@ are read at step ends
+            Console.WriteLine($"run                 trainable    samples/s  tokens/s  vs {baseline.Method,-16} peak RSS  RSS@10   RSS@last");
             foreach (var r in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Method,-18} {r.Trainable,11:N0}  {r.Samples,9:0.00}  {r.Tokens,8:0}  {r.Samples / baseline.Samples,6:0.00}x{"",13} {r.Peak / 1048576,5} MiB {r.RssEarly / 1048576,5} MiB {r.RssLast / 1048576,5} MiB"));
             Console.WriteLine($"process peak RSS {MemoryProbe.PeakResidentBytes() / 1048576} MiB");
             // flatness from step 10 on: range of resident memory and its least-squares trend
-            Console.WriteLine("run                 RSS steps 10..last: min    max    trend (MiB per 100 steps)");
-            foreach (var (method, rss) in flat)
+            Console.WriteLine("run                RSS steps 10..last   min    max    trend (MiB per 100 steps)");
+            foreach (var (run, reading, rss) in flat)
             {
                 var xs = Enumerable.Range(10, rss.Count).Select(i => (double)i).ToArray();
                 var ys = rss.Select(b => b / 1048576.0).ToArray();
                 double mx = xs.Average(), my = ys.Average();
                 double slope = xs.Length < 2 ? 0 : xs.Zip(ys).Sum(p => (p.First - mx) * (p.Second - my)) / xs.Sum(x => (x - mx) * (x - mx));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{method,-18} {"",19}{ys.Min(),6:0} {ys.Max(),6:0}  {slope * 100,8:0.0}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run,-18} {reading,-17} {ys.Min(),6:0} {ys.Max(),6:0}  {slope * 100,8:0.0}"));
             }
             return 0;
         }
@@ -82,9 +91,20 @@ static class TrainBenchmark
     sealed class Recorder : ITrainingObserver
     {
         public List<StepMetrics> Steps { get; } = [];
+        /// <summary>Each step's peak resident size (the first one's includes setup).</summary>
+        public List<long> StepPeaks { get; } = [];
         public long Trainable { get; private set; }
-        public void Started(string description, int totalSteps, long trainableParameters) => Trainable = trainableParameters;
-        public void Step(StepMetrics metrics) => Steps.Add(metrics);
+        public void Started(string description, int totalSteps, long trainableParameters)
+        {
+            Trainable = trainableParameters;
+            MemoryProbe.StartWindow();
+        }
+        public void Step(StepMetrics metrics)
+        {
+            Steps.Add(metrics);
+            StepPeaks.Add(MemoryProbe.WindowPeakBytes());
+            MemoryProbe.StartWindow();
+        }
         public void Message(string text) { }
     }
 }

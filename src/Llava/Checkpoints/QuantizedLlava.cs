@@ -34,12 +34,14 @@ public static class QuantizedLlava
         });
     }
 
-    /// <summary>Replaces the model's linears by the stored quantized ones and copies every other tensor.</summary>
+    /// <summary>
+    /// Replaces the model's linears by the stored quantized ones and copies every other tensor. The
+    /// checkpoint may be one file or shards (model.safetensors.index.json), in any layout KeyLayout reads.
+    /// </summary>
     public static void LoadWeights(LlavaForConditionalGeneration model, string dir)
     {
-        string file = Path.Combine(dir, SafetensorsCheckpoint.SingleFile);
-        if (!File.Exists(file))
-            throw new FileNotFoundException($"{file}: a quantized checkpoint is read from a single {SafetensorsCheckpoint.SingleFile} (sharded quantized checkpoints are not supported)", file);
-        QuantizedCheckpoint.Load(model, file);
+        using var checkpoint = SafetensorsCheckpoint.Open(dir);
+        // a key no layout knows keeps its name, so it is reported as matching nothing rather than skipped
+        QuantizedCheckpoint.Load(model, checkpoint, key => KeyLayout.IsIgnorable(key) ? null : KeyLayout.MapAny(key) ?? key);
     }
 }

@@ -94,6 +94,8 @@ public sealed class Trainer
         var stepClock = Stopwatch.StartNew();
         int micro = 0;
         var parameters = trainable.All.Select(p => p.Parameter).ToList();
+        var heap = new HeapReleasePolicy(_r.ParsedReleaseMemory);
+        heap.Start();
 
         while (state.Step < totalSteps)
         {
@@ -129,6 +131,7 @@ public sealed class Trainer
                 lastLoss = recentLosses.Average();
                 if (double.IsNaN(firstLoss) && (recentLosses.Count == LossWindow || state.Step + 1 >= totalSteps)) firstLoss = lastLoss;
                 state = state with { Step = state.Step + 1, TokensSeen = state.TokensSeen + stepTokens };
+                heap.AfterStep(MemoryProbe.ResidentBytes());   // inside the step's time: a release is part of its cost
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,

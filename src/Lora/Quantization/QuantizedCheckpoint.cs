@@ -66,21 +66,22 @@ public static class QuantizedCheckpoint
 
     /// <summary>
     /// Loads a checkpoint written by <see cref="Save"/> (or by transformers for a bitsandbytes nf4/int8
-    /// model) into a tree of the same architecture: each quantized entry replaces the module at its
-    /// path (nn.Linear or an earlier quantized layer, disposed), every other tensor is copied into
-    /// the parameter or buffer of the same name, or becomes that parameter when the tree was built on
-    /// the meta device. Keys must match both ways.
+    /// model; single file or shards) into a tree of the same architecture: each quantized entry replaces
+    /// the module at its path (nn.Linear or an earlier quantized layer, disposed), every other tensor is
+    /// copied into the parameter or buffer of the same name, or becomes that parameter when the tree was
+    /// built on the meta device. <paramref name="map"/> turns a stored key into the tree's name (null: a key
+    /// that carries nothing to load); names must match both ways.
     /// </summary>
-    public static List<string> Load(Module root, string path)
+    public static List<string> Load(Module root, SafetensorsCheckpoint checkpoint, Func<string, string?> map)
     {
-        using var file = SafetensorsFile.Open(path);
+        var file = new MappedTensors(checkpoint, map);
         var used = new HashSet<string>(StringComparer.Ordinal);
         var replaced = new List<string>();
 
-        foreach (var key in file.Tensors.Keys.Where(k => k.EndsWith(BitsAndBytesQuantState.KeySuffix, StringComparison.Ordinal)).ToList())
+        foreach (var key in file.Names.Where(k => k.EndsWith(BitsAndBytesQuantState.KeySuffix, StringComparison.Ordinal)).ToList())
         {
             string p = key[..^BitsAndBytesQuantState.KeySuffix.Length];
-            string where = $"{path}: '{p}'";
+            string where = file.Where(key, p);
             using var stateBytes = file.Load(key);
             var state = BitsAndBytesQuantState.FromTensor(stateBytes, where);
             if (state.QuantType != "nf4") throw new InvalidDataException($"{where}: quant_type '{state.QuantType}' is not supported (only nf4)");
@@ -92,10 +93,10 @@ public static class QuantizedCheckpoint
             {
                 if (nbs != DynamicMap8.NestedBlockSize) throw new InvalidDataException($"{where}: nested_blocksize {nbs} is not {DynamicMap8.NestedBlockSize}");
                 // Kept as saved: bitsandbytes' map varies by an ulp between machines (see DynamicMap8).
-                if (file.Tensors.ContainsKey($"{p}.weight.nested_quant_map"))
+                if (file.Contains($"{p}.weight.nested_quant_map"))
                 {
-                    using var map = file.Load($"{p}.weight.nested_quant_map", ScalarType.Float32);
-                    nestedCodes = map.data<float>().ToArray();
+                    using var nestedMap = file.Load($"{p}.weight.nested_quant_map", ScalarType.Float32);
+                    nestedCodes = nestedMap.data<float>().ToArray();
                 }
                 nested = Need(file, $"{p}.weight.nested_absmax", where, ScalarType.Float32);
                 offset = tensor((float)state.NestedOffset!.Value);
@@ -103,7 +104,7 @@ public static class QuantizedCheckpoint
             }
             var packed = Need(file, $"{p}.weight", where, null);
             var absmax = Need(file, $"{p}.weight.absmax", where, null);
-            Tensor? bias = file.Tensors.ContainsKey($"{p}.bias") ? file.Load($"{p}.bias") : null;
+            Tensor? bias = file.Contains($"{p}.bias") ? file.Load($"{p}.bias") : null;
             var layer = Nf4Linear.FromState(state.Shape[0], state.Shape[1], state.BlockSize,
                 BitsAndBytesQuantState.ParseDType(state.DType, where), packed, absmax, nested, offset, bias, where, nestedCodes);
             ReplaceAt(root, p, layer, where);
@@ -111,31 +112,33 @@ public static class QuantizedCheckpoint
             replaced.Add(p);
         }
 
-        foreach (var key in file.Tensors.Keys.Where(k => k.EndsWith(".SCB", StringComparison.Ordinal)).ToList())
+        foreach (var key in file.Names.Where(k => k.EndsWith(".SCB", StringComparison.Ordinal)).ToList())
         {
             string p = key[..^".SCB".Length];
-            string where = $"{path}: '{p}'";
+            string where = file.Where(key, p);
             var codes = Need(file, $"{p}.weight", where, null);
             var scb = file.Load(key, ScalarType.Float32);
-            Tensor? bias = file.Tensors.ContainsKey($"{p}.bias") ? file.Load($"{p}.bias") : null;
+            Tensor? bias = file.Contains($"{p}.bias") ? file.Load($"{p}.bias") : null;
             ReplaceAt(root, p, Int8Linear.FromState(codes, scb, bias, where), where);
-            used.UnionWith([key, $"{p}.weight", $"{p}.bias"]);
+            // bitsandbytes >= 0.40 also stores the weight's memory layout ("row" for what it saves)
+            used.UnionWith([key, $"{p}.weight", $"{p}.bias", $"{p}.weight_format"]);
             replaced.Add(p);
         }
 
         var state_ = root.state_dict();
-        foreach (var (key, entry) in file.Tensors)
+        foreach (var key in file.Names)
         {
             if (used.Contains(key)) continue;
+            var entry = file.Entry(key);
             if (!state_.TryGetValue(key, out var target))
-                throw new InvalidDataException($"{path}: key '{key}' matches no parameter or buffer of the model");
+                throw new InvalidDataException($"{entry.File}: key '{entry.Name}' matches no parameter or buffer of the model");
             if (!entry.Shape.SequenceEqual(target.shape))
-                throw new InvalidDataException($"{path}: key '{key}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", target.shape)}]");
+                throw new InvalidDataException($"{entry.File}: key '{entry.Name}' has shape [{string.Join(", ", entry.Shape)}] but the model expects [{string.Join(", ", target.shape)}]");
             if (target.is_meta)
             {
                 // a copy into a meta tensor would silently do nothing: the loaded tensor becomes the parameter
                 if (target is not TorchSharp.Modules.Parameter)
-                    throw new InvalidDataException($"{path}: '{key}' is a buffer of a model built on the meta device; only parameters can be put in place");
+                    throw new InvalidDataException($"{entry.File}: '{entry.Name}' is a buffer of a model built on the meta device; only parameters can be put in place");
                 ParameterSwap.Set(root, key, file.Load(key, target.dtype), target.requires_grad);
             }
             else
@@ -147,16 +150,53 @@ public static class QuantizedCheckpoint
         }
         var missing = state_.Keys.Where(k => !used.Contains(k) && !replaced.Any(p => k.StartsWith(p + ".", StringComparison.Ordinal))).ToList();
         if (missing.Count > 0)
-            throw new InvalidDataException($"{path}: {missing.Count} model tensor(s) missing from the checkpoint, first '{missing[0]}'");
+            throw new InvalidDataException($"{checkpoint.Origin}: {missing.Count} model tensor(s) missing from the checkpoint, first '{missing[0]}'");
         return replaced;
     }
 
-    static Tensor Need(SafetensorsFile file, string key, string where, ScalarType? dtype) =>
-        file.Tensors.ContainsKey(key) ? file.Load(key, dtype) : throw new InvalidDataException($"{where}: tensor '{key}' is missing");
-
-    static void CheckMap(SafetensorsFile file, string key, IReadOnlyList<float> expected, string where)
+    /// <summary>One .safetensors file whose names are the tree's.</summary>
+    public static List<string> Load(Module root, string path)
     {
-        if (!file.Tensors.ContainsKey(key)) return; // transformers always writes it; absence means the standard map
+        using var checkpoint = SafetensorsCheckpoint.Open(path);
+        return Load(root, checkpoint, key => key);
+    }
+
+    /// <summary>A checkpoint seen under the tree's names (the stored names stay in errors, with the file that holds them).</summary>
+    sealed class MappedTensors
+    {
+        readonly SafetensorsCheckpoint _checkpoint;
+        readonly Dictionary<string, string> _stored = new(StringComparer.Ordinal);
+
+        public MappedTensors(SafetensorsCheckpoint checkpoint, Func<string, string?> map)
+        {
+            _checkpoint = checkpoint;
+            foreach (var key in checkpoint.Names.Order(StringComparer.Ordinal))
+            {
+                if (map(key) is not { } name) continue;
+                if (!_stored.TryAdd(name, key))
+                    throw new InvalidDataException($"{checkpoint.Origin}: keys '{_stored[name]}' and '{key}' both name '{name}'");
+            }
+        }
+
+        public IEnumerable<string> Names => _stored.Keys;
+        public bool Contains(string name) => _stored.ContainsKey(name);
+        public TensorEntry Entry(string name) => _checkpoint.Entry(_stored[name]);
+        public Tensor Load(string name, ScalarType? dtype = null) => _checkpoint.Load(_stored[name], dtype);
+
+        /// <summary>"file: 'stored module path'" for errors about the quantized module at <paramref name="path"/>.</summary>
+        public string Where(string key, string path)
+        {
+            var entry = Entry(key);
+            return $"{entry.File}: '{entry.Name[..^(key.Length - path.Length)]}'";
+        }
+    }
+
+    static Tensor Need(MappedTensors file, string key, string where, ScalarType? dtype) =>
+        file.Contains(key) ? file.Load(key, dtype) : throw new InvalidDataException($"{where}: tensor '{key}' is missing");
+
+    static void CheckMap(MappedTensors file, string key, IReadOnlyList<float> expected, string where)
+    {
+        if (!file.Contains(key)) return; // transformers always writes it; absence means the standard map
         // NF4's 16 codes are literals in bitsandbytes, identical everywhere: anything else is another format (fp4).
         using var t = file.Load(key, ScalarType.Float32);
         var values = t.data<float>().ToArray();

@@ -38,27 +38,33 @@ public static class FixtureVariants
             .Select(k => KeyValuePair.Create(Rename(k, layout), source.Load(k, dtype))).ToList();
         try
         {
-            if (shards == 1)
-            {
-                SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), tensors, SafetensorsWriter.PtMetadata);
-                return dir;
-            }
-            var weightMap = new JsonObject();
-            for (int s = 0; s < shards; s++)
-            {
-                string name = $"model-{s + 1:D5}-of-{shards:D5}.safetensors";
-                var part = tensors.Where((_, i) => i % shards == s).ToList();
-                SafetensorsWriter.Write(Path.Combine(dir, name), part, SafetensorsWriter.PtMetadata);
-                foreach (var (k, _) in part) weightMap[k] = name;
-            }
-            var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap };
-            File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index.ToJsonString());
+            WriteShards(dir, tensors, shards);
             return dir;
         }
         finally
         {
             foreach (var (_, t) in tensors) t.Dispose();
         }
+    }
+
+    /// <summary>model.safetensors, or <paramref name="shards"/> files and the index transformers writes (tensors dealt round-robin).</summary>
+    public static void WriteShards(string dir, IReadOnlyList<KeyValuePair<string, Tensor>> tensors, int shards)
+    {
+        if (shards == 1)
+        {
+            SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), tensors, SafetensorsWriter.PtMetadata);
+            return;
+        }
+        var weightMap = new JsonObject();
+        for (int s = 0; s < shards; s++)
+        {
+            string name = $"model-{s + 1:D5}-of-{shards:D5}.safetensors";
+            var part = tensors.Where((_, i) => i % shards == s).ToList();
+            SafetensorsWriter.Write(Path.Combine(dir, name), part, SafetensorsWriter.PtMetadata);
+            foreach (var (k, _) in part) weightMap[k] = name;
+        }
+        var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap };
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index.ToJsonString());
     }
 
     /// <summary>The fixture's keys are vision_tower.*, multi_modal_projector.*, language_model.model.*, language_model.lm_head.weight.</summary>

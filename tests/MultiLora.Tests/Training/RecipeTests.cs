@@ -1,3 +1,4 @@
+using MultiLora.Core.Runtime;
 using MultiLora.Llava.Training.Recipes;
 using MultiLora.Tests.Common;
 
@@ -65,6 +66,16 @@ public sealed class RecipeTests
         var r = RecipeLoader.Load(null, ["unfreeze_vision_tower=true", "optim.vision_lr=2e-6"]);
         Assert.True(r.UnfreezeVisionTower);
         Assert.Equal(2e-6, r.Optim.VisionLr);
+    }
+
+    [Fact]
+    public void ReleaseMemory_DefaultsToAutoAndRefusesUnknownModes()
+    {
+        Assert.Equal(HeapRelease.Auto, RecipeLoader.Load(null, []).ParsedReleaseMemory);
+        Assert.Equal(HeapRelease.Never, RecipeLoader.Load(null, ["release_memory=never"]).ParsedReleaseMemory);
+        Assert.Equal(HeapRelease.Step, RecipeLoader.Load(null, ["release_memory=step"]).ParsedReleaseMemory);
+        var e = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["release_memory=sometimes"]));
+        Assert.Contains("release_memory", e.Message);
     }
 
     [Theory]

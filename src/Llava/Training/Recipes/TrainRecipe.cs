@@ -1,3 +1,5 @@
+using MultiLora.Core.Runtime;
+
 namespace MultiLora.Llava.Training.Recipes;
 
 /// <summary>What is trained. Stage 1 trains the projector only; stage 2 the language model as <see cref="TrainRecipe.Method"/> says.</summary>
@@ -29,6 +31,20 @@ public sealed class TrainRecipe
     /// <summary>Checkpoint every N steps (0: only at the end).</summary>
     public int SaveEvery { get; set; }
     public int LogEvery { get; set; } = 1;
+    /// <summary>
+    /// When the native heap's free pages go back to the kernel: auto (when resident memory outgrows what a step
+    /// needs by a quarter) | step (after every step) | never. Without releases glibc keeps what each step frees and
+    /// resident memory climbs over a run (see NativeHeap, HeapReleasePolicy; measured costs in the README).
+    /// </summary>
+    public string ReleaseMemory { get; set; } = "auto";
+
+    public HeapRelease ParsedReleaseMemory => ReleaseMemory.ToLowerInvariant() switch
+    {
+        "auto" => HeapRelease.Auto,
+        "step" => HeapRelease.Step,
+        "never" => HeapRelease.Never,
+        _ => throw new InvalidDataException($"release_memory '{ReleaseMemory}' is not one of auto|step|never"),
+    };
     public int Seed { get; set; }
     /// <summary>Recompute each decoder block in backward instead of keeping its activations.</summary>
     public bool GradientCheckpointing { get; set; }

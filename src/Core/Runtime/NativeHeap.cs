@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+
+namespace MultiLora.Core.Runtime;
+
+/// <summary>
+/// Gives the native heap's free pages back to the kernel (glibc's malloc_trim). libtorch allocates CPU tensors
+/// with malloc, and glibc keeps what a training step frees: past its dynamic mmap threshold (raised by the first
+/// large frees, up to 32 MiB) activations of every batch shape land in the heap arenas, and because the next step's
+/// shapes differ the freed chunks are seldom reused whole. Measured on a 108M-parameter model (benchmarks/ train):
+/// resident memory climbed from 4.1 to 14.9 GiB in 40 full fine-tuning steps whose live tensors never exceeded
+/// 3.5 GiB. Trimming after each step keeps resident memory at what is live.
+/// </summary>
+public static partial class NativeHeap
+{
+    static bool _unavailable = !OperatingSystem.IsLinux();
+
+    /// <summary>Returns free heap pages to the kernel; false where the C library has no malloc_trim (not glibc).</summary>
+    public static bool Release()
+    {
+        if (_unavailable) return false;
+        try
+        {
+            MallocTrim(0);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            _unavailable = true;   // musl and other C libraries: nothing to do
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+}
