@@ -28,6 +28,7 @@ public static class RecipeLoader
         string text = writer.ToString().TrimEnd().TrimEnd('.').TrimEnd();
         var recipe = text is "" or "{}" ? new TrainRecipe() : StrictYaml.Parse<TrainRecipe>(text, overrides.Count > 0 ? $"{origin} with --set {string.Join(" ", overrides)}" : origin);
         _ = recipe.ParsedMethod;
+        _ = recipe.ParsedReleaseMemory;
         Validate(recipe, origin);
         if (path is not null) ResolvePaths(recipe, Path.GetDirectoryName(Path.GetFullPath(path))!);
         return recipe;
@@ -75,7 +76,6 @@ public static class RecipeLoader
         Require(r.Optim.Schedule is "cosine" or "linear" or "constant", $"optim.schedule '{r.Optim.Schedule}' is not cosine|linear|constant");
         Require(r.Quant.Type is "nf4" or "int8", $"quant.type '{r.Quant.Type}' is not nf4|int8");
         Require(r.Data.Aspect is "pad" or "crop", $"data.aspect '{r.Data.Aspect}' is not pad|crop");
-        Require(r.ReleaseMemory.ToLowerInvariant() is "auto" or "step" or "never", $"release_memory '{r.ReleaseMemory}' is not auto|step|never");
         Require(r.EvalEvery == 0 || r.Data.Eval is not null, "eval_every needs data.eval (a held-out spec)");
         Require(r.Optim.VisionLr is null || r.Optim.VisionLr > 0, $"optim.vision_lr must be positive, got {r.Optim.VisionLr}");
         Require(r.Optim.VisionLr is null || r.UnfreezeVisionTower, "optim.vision_lr is set but unfreeze_vision_tower is false (the tower would stay frozen)");
