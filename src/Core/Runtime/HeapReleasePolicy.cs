@@ -8,10 +8,10 @@ public enum HeapRelease { Auto, Step, Never }
 /// (<see cref="NativeHeap.Release"/>) costs the trim and then the page faults of touching that memory again:
 /// on the 2-core CPU here, done every step, 13% of a 108M-parameter model's throughput, and the quickstart, whose
 /// steps are short, took 7:31 instead of 6:18 (5:50 with Auto). So in Auto mode a release happens only when
-/// resident memory exceeds <see cref="Headroom"/> times what a step needs. The need is the largest resident size at the end of
-/// a step that started on a released heap: glibc keeps the pages such a step touched, so that is about the step's
-/// peak, without inflation from earlier steps (reading the kernel's peak counter instead would mean resetting
-/// it, which would falsify the peak that tools like /usr/bin/time report).
+/// resident memory exceeds <see cref="Headroom"/> times what a step needs. The need is the largest resident size
+/// at the end of a step that started on a released heap: glibc keeps the pages such a step touched, so that is
+/// about the step's peak, without inflation from earlier steps (reading the kernel's peak counter instead would
+/// mean resetting it, which would falsify the peak that tools like /usr/bin/time report).
 /// </summary>
 public sealed class HeapReleasePolicy(HeapRelease mode, Func<bool>? release = null)
 {

@@ -7,8 +7,8 @@ namespace MultiLora.Core.Runtime;
 /// with malloc, and glibc keeps what a training step frees: past its dynamic mmap threshold (raised by the first
 /// large frees, up to 32 MiB) activations of every batch shape land in the heap arenas, and because the next step's
 /// shapes differ the freed chunks are seldom reused whole. Measured on a 108M-parameter model (benchmarks/ train,
-/// full fine-tuning): resident memory reached 7.6 GiB by step 40 and was still climbing (+1.5 GiB per 100 steps),
-/// while no step, with the heap trimmed after each, peaked above 3.6 GiB. When to trim: HeapReleasePolicy.
+/// full fine-tuning): resident memory reached 7592 MiB by step 40 and was still climbing (+1540 MiB per 100 steps),
+/// while no step, with the heap trimmed after each, peaked above 3631 MiB. When to trim: HeapReleasePolicy.
 /// </summary>
 public static partial class NativeHeap
 {

@@ -131,11 +131,12 @@ public sealed class Trainer
                 lastLoss = recentLosses.Average();
                 if (double.IsNaN(firstLoss) && (recentLosses.Count == LossWindow || state.Step + 1 >= totalSteps)) firstLoss = lastLoss;
                 state = state with { Step = state.Step + 1, TokensSeen = state.TokensSeen + stepTokens };
-                heap.AfterStep(MemoryProbe.ResidentBytes());   // inside the step's time: a release is part of its cost
+                long resident = MemoryProbe.ResidentBytes();
+                if (heap.AfterStep(resident)) resident = MemoryProbe.ResidentBytes();   // inside the step's time: a release is part of its cost
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,
-                    MemoryProbe.ResidentBytes(), MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss);
+                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss);
                 if (evalLoss is not null) log.Write(metrics);
                 if (_r.LogEvery > 0 && (state.Step % _r.LogEvery == 0 || state.Step == totalSteps)) log.Write(metrics);
                 _observer.Step(metrics);
