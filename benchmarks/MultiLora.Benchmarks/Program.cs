@@ -7,6 +7,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["load"] = MultiLora.Benchmarks.LoadBenchmark.Run,
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
+    ["anchor"] = MultiLora.Benchmarks.Anchor.AnchorBenchmark.Run,
+    ["anchor-table"] = MultiLora.Benchmarks.Anchor.AnchorTable.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {
