@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["load"] = MultiLora.Benchmarks.LoadBenchmark.Run,
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
+    ["host-work"] = MultiLora.Benchmarks.HostWorkBenchmark.Run,
     ["anchor"] = MultiLora.Benchmarks.Anchor.AnchorBenchmark.Run,
     ["anchor-table"] = MultiLora.Benchmarks.Anchor.AnchorTable.Run,
 };

@@ -57,7 +57,7 @@ public static class AnchorBenchmark
 
         using var meter = new PeakMeter(device, memory == "allocator");
         double peak = DevicePeak.MatmulTflops(device, dtype);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"device {device}, {dtype}; measured {dtype} matmul peak {peak:0.0} TFLOP/s; memory: {meter.Description}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"device {device}, {dtype}; measured {dtype} matmul peak {peak:0.000} TFLOP/s; memory: {meter.Description}"));
         int failures = 0;
         foreach (var p in presets)
         {

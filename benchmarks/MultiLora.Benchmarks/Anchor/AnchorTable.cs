@@ -62,6 +62,7 @@ public static class AnchorTable
     public static string Markdown(IReadOnlyList<ComparisonRow> rows, string header)
     {
         static string F(double? v, string format) => v is null ? "-" : v.Value.ToString(format, CultureInfo.InvariantCulture);
+        static string Pct(double? v) => v is null ? "-" : F(v * 100, "0.0") + "%";
         var sb = new StringBuilder();
         sb.AppendLine(header).AppendLine();
         sb.AppendLine("| row | unit | HF | ours | ours / HF | peak measure | HF peak GiB | ours peak GiB | HF MFU | ours MFU | goal | met |");
@@ -69,7 +70,7 @@ public static class AnchorTable
         foreach (var r in rows)
         {
             string met = r.Met is null ? "-" : r.Met.Value ? "yes" : "no";
-            sb.AppendLine($"| {r.Name} | {r.Unit} | {F(r.Hf, "0.##")} | {F(r.Ours, "0.##")} | {F(r.Ratio, "0.00")}x | {r.PeakMeasure} | {F(r.HfPeakGib, "0.00")} | {F(r.OursPeakGib, "0.00")} | {F(r.HfMfu * 100, "0.0")}% | {F(r.OursMfu * 100, "0.0")}% | {r.Goal} | {met}{(r.Note is null ? "" : " (" + r.Note.Replace("|", "/", StringComparison.Ordinal) + ")")} |");
+            sb.AppendLine($"| {r.Name} | {r.Unit} | {F(r.Hf, "0.##")} | {F(r.Ours, "0.##")} | {F(r.Ratio, "0.00")}{(r.Ratio is null ? "" : "x")} | {r.PeakMeasure} | {F(r.HfPeakGib, "0.00")} | {F(r.OursPeakGib, "0.00")} | {Pct(r.HfMfu)} | {Pct(r.OursMfu)} | {r.Goal} | {met}{(r.Note is null ? "" : " (" + r.Note.Replace("|", "/", StringComparison.Ordinal) + ")")} |");
         }
         return sb.ToString();
     }

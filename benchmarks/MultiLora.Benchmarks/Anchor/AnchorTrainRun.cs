@@ -60,7 +60,7 @@ public static class AnchorTrainRun
             StepS = Math.Round(step, 4), SamplesPerS = Math.Round(p.Batch / step, 2), TokensPerS = Math.Round(p.Batch * p.SequenceLength / step),
             PeakGib = Gib(allocated), PeakDeviceUsedGib = Gib(used), PeakRssGib = Gib(resident),
             ParamsB = Math.Round(total / 1e9, 3), TrainableM = Math.Round(trainable.Count / 1e6, 1),
-            MatmulPeakTflops = peakTflops is null ? null : Math.Round(peakTflops.Value, 1),
+            MatmulPeakTflops = peakTflops is null ? null : Math.Round(peakTflops.Value, 4),
             Mfu = AnchorFlops.Mfu(p, step, peakTflops) is { } mfu ? Math.Round(mfu, 4) : null,
             FinalLoss = Math.Round(finalLoss, 4), StepTimes = times.Select(t => Math.Round(t, 4)).ToList(), Memory = meter.Description,
         };
