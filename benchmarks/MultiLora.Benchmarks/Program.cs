@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
     ["host-work"] = MultiLora.Benchmarks.HostWorkBenchmark.Run,
+    ["parity"] = MultiLora.Benchmarks.Parity.FixtureParity.Command,
     ["anchor"] = MultiLora.Benchmarks.Anchor.AnchorBenchmark.Run,
     ["anchor-table"] = MultiLora.Benchmarks.Anchor.AnchorTable.Run,
 };

@@ -8,6 +8,8 @@
 #     into DIR (default .gpu, git-ignored), which must stay under the device tool's 64 MiB carry limit.
 #   run    (on the GPU machine, e.g. the device tool with carry [".gpu"]):
 #       bash .gpu/run-comparison.sh run [--presets all|NAME,...] [--steps 6] [--out DIR] [--skip-hf] [--cpu-small] [--device cuda|cpu]
+#     0. the fixture parity checks on the device (float32 with TF32 off within 1e-4, bf16 within the CPU bf16
+#        tolerance): OUT/parity.txt (the fixture travels: tests/fixtures/tiny-llava is tracked);
 #     1. checks in a process of its own that the CUDA allocator's statistics can be read (a wrong guess about
 #        libtorch's layout could crash a process: then ours falls back to NVML sampling, and so does the table);
 #     2. runs hf_anchor.py (every HF row in one Python process, as the reference figures were taken);
@@ -64,7 +66,7 @@ run() {
         esac
     done
     mkdir -p "$out"
-    rm -f "$out/hf.jsonl" "$out/ours.jsonl"
+    rm -f "$out/hf.jsonl" "$out/ours.jsonl" "$out/parity.txt"
     local log=$out/run.log
     : > "$log"
     local app dotnet
@@ -87,6 +89,14 @@ run() {
     fi
     echo "== $(date -u +%FT%TZ) issue 16 comparison: device $device, presets $presets, steps $steps ${small}" | tee -a "$log"
     command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$log" || true
+
+    local fixture=$here/../../tests/fixtures/tiny-llava
+    [ -d "$fixture" ] || fixture=$(pwd)/tests/fixtures/tiny-llava
+    if [ -d "$fixture" ]; then
+        "$dotnet" "$app" parity --fixture "$fixture" --device "$device" --out "$out/parity.txt" 2>&1 | tee -a "$log" || echo "parity: some checks failed (see above)" | tee -a "$log"
+    else
+        echo "parity: skipped (no tests/fixtures/tiny-llava here)" | tee -a "$log"
+    fi
 
     local memory=nvml
     if [ "$device" = cuda ]; then
