@@ -75,6 +75,7 @@ public static class AnchorTrainRun
         Quant = new QuantSection { Type = "nf4", DoubleQuant = true },
         GradientCheckpointing = p.GradientCheckpointing,
         Optim = new OptimSection { Lr = p.Method == "full" ? 2e-5 : 2e-4, MaxGradNorm = 1.0 },
+        Autocast = true,   // hf_anchor.py runs peft under torch.autocast(bf16)
     };
 
     internal static double Median(IEnumerable<double> values)
