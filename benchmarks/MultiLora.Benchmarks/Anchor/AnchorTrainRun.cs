@@ -11,8 +11,10 @@ namespace MultiLora.Benchmarks.Anchor;
 /// Training steps of a preset as hf_anchor.py times them: random weights (meta build, materialised on the device),
 /// the method applied as the trainer applies it (TrainingSetup: LoRA on every decoder linear, projector trained,
 /// tower frozen; or full fine-tuning; QLoRA over NF4 + double quantization), bf16 model with float32 LoRA and
-/// projector masters (the recipe's defaults), AdamW, gradient clipping at 1.0 as the trainer does; each step
-/// forward + backward + clip + step + zero_grad between two device synchronisations; the median after 2 warm-up steps.
+/// projector masters computing in bf16 (autocast, as hf_anchor.py runs peft), the loss over the scored positions
+/// (the LM head on those rows only; same value as over full logits), AdamW, gradient clipping at 1.0 as the trainer
+/// does; each step forward + backward + clip + step + zero_grad between two device synchronisations, the batch's
+/// image-token count and scored positions known on the host (no device reads); the median after 2 warm-up steps.
 /// </summary>
 public static class AnchorTrainRun
 {
@@ -40,7 +42,8 @@ public static class AnchorTrainRun
             var clock = Stopwatch.StartNew();
             using (var scope = NewDisposeScope())
             {
-                var loss = CausalLmLoss.Compute(model.Forward(batch.InputIds, batch.Pixels), batch.Labels);
+                var hidden = model.HiddenStates(batch.InputIds, batch.Pixels, imageTokens: batch.ImageTokens);
+                var loss = CausalLmLoss.ComputeScored(hidden, model.lm_head, batch.ScoredRows, batch.ScoredTargets);
                 loss.backward();
                 GradientClipping.ClipTotalNorm(parameters, recipe.Optim.MaxGradNorm);
                 optimizer.step();

@@ -14,13 +14,22 @@ public sealed class SyntheticBatch : IDisposable
     public required Tensor InputIds { get; init; }
     public required Tensor Labels { get; init; }
     public required Tensor Pixels { get; init; }
+    /// <summary>The scored positions and their targets, computed on the host as the trainer's batches carry them.</summary>
+    public required Tensor ScoredRows { get; init; }
+    public required Tensor ScoredTargets { get; init; }
+    public long ImageTokens { get; init; }
 
     public static SyntheticBatch Train(AnchorPreset p, Device device, ScalarType pixelType)
     {
-        var ids = Ids(p, device);
-        var labels = ids.clone();
+        using var ids = Ids(p, CPU);
+        using var labels = ids.clone();
         labels.narrow(1, 0, 1 + p.ImageTokens + p.TextTokens / 2).fill_(Scalars.Of(Ignore));
-        return new SyntheticBatch { InputIds = ids, Labels = labels, Pixels = RandomPixels(p, device, pixelType) };
+        var (rows, targets) = MultiLora.Llava.Training.CausalLmLoss.Scored(labels.flatten().data<long>().ToArray(), p.Batch, p.SequenceLength);
+        return new SyntheticBatch
+        {
+            InputIds = ids.to(device, copy: true), Labels = labels.to(device, copy: true), Pixels = RandomPixels(p, device, pixelType),
+            ScoredRows = tensor(rows, device: device), ScoredTargets = tensor(targets, device: device), ImageTokens = (long)p.Batch * p.ImageTokens,
+        };
     }
 
     /// <summary>Generation prompts as token arrays (image placeholders expanded) and their pixels (hf_anchor.py's gen(): no BOS set).</summary>
@@ -44,5 +53,5 @@ public sealed class SyntheticBatch : IDisposable
     static Tensor RandomPixels(AnchorPreset p, Device device, ScalarType dtype) =>
         randn([p.Batch, p.Vision.NumChannels, p.Vision.ImageSize, p.Vision.ImageSize], dtype: dtype, device: device);
 
-    public void Dispose() { InputIds.Dispose(); Labels.Dispose(); Pixels.Dispose(); }
+    public void Dispose() { InputIds.Dispose(); Labels.Dispose(); Pixels.Dispose(); ScoredRows.Dispose(); ScoredTargets.Dispose(); }
 }

@@ -124,12 +124,18 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null, long? imageTokens = null)
     {
         using var scope = NewDisposeScope();
+        return lm_head.call(HiddenStates(inputIds, pixels, positions, mask, cache, imageTokens)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The decoder's output [B, T, hidden] (after the final norm), before the LM head: what a loss over some positions only needs.</summary>
+    public Tensor HiddenStates(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null, long? imageTokens = null)
+    {
+        using var scope = NewDisposeScope();
         // decoding after a prefill: the ids are the model's own tokens, all inside the vocabulary, embedded as they
         // are (as transformers does), with no placeholder check and so no device-to-host read per token
         var embeds = pixels is null && cache is { Length: > 0 }
             ? model.language_model.embed_tokens.call(inputIds)
             : Embed(inputIds, pixels, imageTokens);
-        var hidden = model.language_model.Forward(embeds, positions, mask, cache);
-        return lm_head.call(hidden).MoveToOuterDisposeScope();
+        return model.language_model.Forward(embeds, positions, mask, cache).MoveToOuterDisposeScope();
     }
 }
