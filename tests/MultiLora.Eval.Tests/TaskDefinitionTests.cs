@@ -53,12 +53,12 @@ public class TaskDefinitionTests
         using var tasks = Fixture.Temp();
         using var run = Fixture.Temp();
         TestFiles.WritePope(data.Path);
-        File.WriteAllText(tasks.File("mine.yaml"), Minimal.Replace("d/*.jsonl", "pope/coco_pope_random.json").Replace("name: mine", "name: pope_random_only") + "image_root: pope/val2014\n");
+        File.WriteAllText(tasks.File("mine.yaml"), Minimal.Replace("d/*.jsonl", "pope/coco/coco_pope_random.json").Replace("name: mine", "name: pope_random_only") + "image_root: pope/val2014\n");
         var maxNewTokens = new List<int>();
         var model = new FakeModel(r => { maxNewTokens.Add(r.MaxNewTokens); return TestFiles.PopeReply(r.Prompt); });
         var results = EvalRunner.Run(model, new EvalRunOptions(["pope_random_only"], data.Path, run.Path, TaskPaths: [tasks.Path]));
         var m = results.Tasks.Single().Metrics;
-        Assert.Equal(["accuracy", "f1", "failed", "n"], m.Keys.Order());  // only the metrics asked for (plus counts)
+        Assert.Equal(["accuracy", "coverage", "f1", "failed", "n"], m.Keys.Order());  // only the metrics asked for (plus counts)
         Assert.Equal(100.0 * 2 / 3, m["accuracy"], 6);                     // dog TP, cat TN, horse FN
         Assert.Equal([16, 16, 16], maxNewTokens);                          // the task's max_new_tokens reaches the model
     }
