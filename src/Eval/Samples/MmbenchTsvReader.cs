@@ -77,16 +77,10 @@ public static class MmbenchTsvReader
     }
 
     /// <summary>
-    /// Cells pandas.read_table reads as missing (its default NA strings, "None" included as in pandas 2), which
-    /// VLMEvalKit then leaves out of the choices; other cells are kept exactly, spaces included, as pandas keeps them.
+    /// Cells pandas.read_table reads as missing, which VLMEvalKit then leaves out of the choices; other cells are kept
+    /// exactly, spaces included, as pandas keeps them.
     /// </summary>
-    static readonly HashSet<string> PandasNa =
-    [
-        "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL",
-        "NaN", "None", "n/a", "nan", "null",
-    ];
-
-    static string Clean(string? v) => v is null || PandasNa.Contains(v) ? "" : v;
+    static string Clean(string? v) => v is null || PandasNa.Values.Contains(v) ? "" : v;
 
     static string? NullIfEmpty(string v) => v.Length == 0 ? null : v;
 }

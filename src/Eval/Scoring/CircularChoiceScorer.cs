@@ -7,9 +7,10 @@ namespace MultiLora.Eval.Scoring;
 /// prefetch_circular_group + report_acc, open-compass/VLMEvalKit @ e8e78f05) after LLaVA's
 /// convert_mmbench_for_submission.py: each answer is read with can_infer (<see cref="OptionExtractor"/>); a question
 /// (the group of its rotations, index mod 1e6, reported under the row whose index is the group) counts as right only
-/// when every rotation was read as its right letter. The converter leaves a row without an answer empty, which the
-/// evaluation reads back from the spreadsheet as the text "nan", so a missing answer is scored as "nan" (a duplicated
-/// one: the last wins). "accuracy" over questions, "category_accuracy/&lt;category&gt;" and
+/// when every rotation was read as its right letter. The converter writes the answers to a spreadsheet, which the
+/// evaluation reads back with pandas: a row without an answer, an empty answer and any of pandas' missing-value
+/// texts ("NA", "null", ...) arrive as NaN, i.e. the text "nan", and are scored as that (a duplicated answer: the last
+/// wins). The converter cannot write control characters; such answers are scored as written. "accuracy" over questions, "category_accuracy/&lt;category&gt;" and
 /// "category_accuracy/l2/&lt;l2-category&gt;" per category (VLMEvalKit abbreviates six l2 names; these keep the TSV's names).
 /// </summary>
 public sealed class CircularChoiceScorer : IScorer
@@ -21,7 +22,8 @@ public sealed class CircularChoiceScorer : IScorer
 
     public SampleScore Score(EvalSample sample, Prediction prediction, CancellationToken ct)
     {
-        var parsed = OptionExtractor.Extract(prediction.Text, sample.Choices);
+        var text = PandasNa.Values.Contains(prediction.Text) ? MissingPrediction : prediction.Text;
+        var parsed = OptionExtractor.Extract(text, sample.Choices);
         return new SampleScore(parsed, parsed == sample.Answer ? 1 : 0);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MultiLora.Eval.Scoring;
 using MultiLora.Tests.Common;
+using Xunit.Abstractions;
 
 namespace MultiLora.Eval.Tests.Reference;
 
@@ -9,7 +10,7 @@ namespace MultiLora.Eval.Tests.Reference;
 /// MM-Vet, the VizWiz and GQA evaluations; commits in each expected.json): on the adversarial answer files that
 /// Reference/generate.py wrote and scored with those scripts, every metric and every item agrees to 1e-6.
 /// </summary>
-public class ReferenceAgreementTests
+public class ReferenceAgreementTests(ITestOutputHelper log)
 {
     const double Tolerance = 1e-6;
 
@@ -31,7 +32,11 @@ public class ReferenceAgreementTests
             AssertMetrics(name, set.GetProperty("metrics"), metrics);
             var records = File.ReadAllLines(tmp.File("results.samples.jsonl"))
                 .Select(l => JsonSerializer.Deserialize<SampleRecord>(l, Running.SampleLog.Json)!).ToList();
-            compared += AssertItems(name, set.GetProperty("items"), records);
+            var items = AssertItems(name, set.GetProperty("items"), records);
+            compared += items;
+            // One line per metric (reference, ours, |difference|), for the record of what was compared.
+            foreach (var m in set.GetProperty("metrics").EnumerateObject())
+                log.WriteLine($"{name}\t{m.Name}\treference {m.Value.GetDouble():R}\tours {metrics[m.Name]:R}\tdiff {Math.Abs(metrics[m.Name] - m.Value.GetDouble()):E1}\titems {items}");
             if (set.TryGetProperty("coverage", out var cov) && cov.ValueKind == JsonValueKind.Number)
                 Assert.Equal(cov.GetDouble(), metrics["coverage"], 6);
         }
@@ -93,7 +98,7 @@ public class ReferenceAgreementTests
             Assert.Contains(set.GetProperty("answers").GetString()!, e.Message);
             Assert.Contains("--allow-partial", e.Message);
             foreach (var id in set.GetProperty("strict_error_names").EnumerateArray())
-                Assert.Contains(id.GetString()!, e.Message);
+                Assert.True(e.Message.Contains(id.GetString()!, StringComparison.Ordinal), $"{task}: '{id}' is not named in: {e.Message}");
             var metrics = data.Score(set, allowPartial: true).Tasks.Single().Metrics;
             Assert.Equal(set.GetProperty("coverage").GetDouble(), metrics["coverage"], 6);
             checkedSets++;

@@ -114,9 +114,9 @@ CONTRACTIONS = ["dont", "don't", "isnt", "its", "it's", "im", "Im", "I'm", "wont
 NUMBER_WORDS = ["zero", "one", "two", "three", "ten", "none", "Two", "TEN", "eleven"]
 
 
-def mutate(rng, base, others):
-    """One adversarial variant of base: 0-3 random edits."""
-    ops = [
+def edits(rng, others):
+    """The adversarial edits mutate() draws from."""
+    return [
         lambda s: s, str.upper, str.title, str.lower, str.capitalize, str.swapcase,
         lambda s: s + ".", lambda s: s + "...", lambda s: s + "!", lambda s: s + "?", lambda s: "(" + s + ")",
         lambda s: '"' + s + '"', lambda s: s + ",", lambda s: "the " + s, lambda s: "a " + s, lambda s: "An " + s,
@@ -128,7 +128,16 @@ def mutate(rng, base, others):
         lambda s: rng.choice(NUMBER_WORDS), lambda s: rng.choice(CONTRACTIONS), lambda s: "", lambda s: " ", lambda s: ".",
         lambda s: s + ". " + s, lambda s: s.replace(".", ""), lambda s: s + "1,000", lambda s: "3.5" + s, lambda s: s + ";",
         lambda s: s.replace("a", "\u0430"), lambda s: s + "/" + rng.choice(others), lambda s: "*" + s + "*",
+        lambda s: s.replace("i", "\u0130"), lambda s: s.upper().replace("S", "\u03a3"), lambda s: s + "." * 40,
     ]
+
+
+def mutate(rng, base, others, k=None):
+    """One adversarial variant of base: 0-3 random edits; with k below the number of edits, exactly edit k (so every
+    edit is exercised at least once per task)."""
+    ops = edits(rng, others)
+    if k is not None and k < len(ops):
+        return ops[k](base)
     s = base
     for _ in range(rng.randint(0, 3)):
         s = rng.choice(ops)(s)
@@ -145,6 +154,11 @@ def write_jsonl(path, rows):
 def write_json(path, value, indent=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, indent=indent) + "\n", encoding="utf-8")
+
+
+def pick(rng, k, items):
+    """items[k] for the first len(items) rows, so every hand-written case occurs; then a random one."""
+    return items[k] if k < len(items) else rng.choice(items)
 
 
 def answer_row(qid, prompt, text, k, **extra):
@@ -218,8 +232,8 @@ def build_pope(rng, refs, out, tmp):
         questions.append({"question_id": 5000 + k * 7, "image": lab["image"],
                           "text": lab["text"] + "\nAnswer the question using a single word or phrase.", "category": c})
     write_jsonl(out / "llava_pope_test.jsonl", questions)
-    answers = [answer_row(q["question_id"], q["text"], mutate(rng, rng.choice(POPE_REPLIES), POPE_REPLIES) if rng.random() < 0.5
-                          else rng.choice(POPE_REPLIES), k) for k, q in enumerate(questions)]
+    answers = [answer_row(q["question_id"], q["text"], mutate(rng, rng.choice(POPE_REPLIES), POPE_REPLIES) if k >= len(POPE_REPLIES) and rng.random() < 0.5
+                          else pick(rng, k, POPE_REPLIES), k) for k, q in enumerate(questions)]
     write_jsonl(out / "answers.jsonl", answers)
 
     def reference(answer_file):
@@ -281,7 +295,9 @@ def annotator_answers(rng):
     return [mutate(rng, rng.choice(VQA_VOCAB), VQA_VOCAB) for _ in range(10)]
 
 
-def vqa_prediction(rng, answers):
+def vqa_prediction(rng, answers, k=None):
+    if k is not None and k < len(edits(rng, VQA_VOCAB)):
+        return mutate(rng, rng.choice(answers), VQA_VOCAB, k)
     r = rng.random()
     if r < 0.45:
         return mutate(rng, rng.choice(answers), VQA_VOCAB)
@@ -332,7 +348,7 @@ def build_textvqa(rng, refs, out, tmp):
             return f"{variant}\nAnswer the question using a single word or phrase."
         return f"OCR tokens: {ocr.replace('Question', 'Q')} Question: {variant} Short answer:"
 
-    answers = [answer_row(d["image_id"], prompt_for(d, k), vqa_prediction(rng, d["answers"]), k) for k, d in enumerate(data)]
+    answers = [answer_row(d["image_id"], prompt_for(d, k), vqa_prediction(rng, d["answers"], k), k) for k, d in enumerate(data)]
     write_jsonl(out / "answers.jsonl", answers)
 
     def reference(answer_file):
@@ -357,7 +373,10 @@ def build_textvqa(rng, refs, out, tmp):
 
     metrics, items = reference(out / "answers.jsonl")
     sets = [{"name": "main", "answers": "answers.jsonl", "metrics": metrics, "items": items}]
-    colliding = {10, 11, 12, 200, 201, 202}
+    shared = {}
+    for i, d in enumerate(data):
+        shared.setdefault((d["image_id"], d["question"].lower()), []).append(i)
+    colliding = {i for group in shared.values() if len(group) > 1 for i in group}
     rows, dropped, dups, _ = partial_rows(rng, answers, [], unknown=False, exclude=colliding)
     write_jsonl(out / "answers_partial.jsonl", rows)
     metrics, items = reference(out / "answers_partial.jsonl")
@@ -411,10 +430,10 @@ def build_vqav2(rng, refs, out, tmp):
                             "answers": [{"answer": a, "answer_confidence": rng.choice(["yes", "maybe", "no"]), "answer_id": j + 1}
                                         for j, a in enumerate(answers)]})
     meta = {"info": {"description": "differential test"}, "license": {"name": "test"}, "data_subtype": "val2014"}
-    write_json(out / "questions.json", {**meta, "task_type": "Open-Ended", "data_type": "mscoco", "questions": questions})
-    write_json(out / "annotations.json", {**meta, "data_type": "mscoco", "annotations": annotations})
+    write_json(out / "v2_OpenEnded_mscoco_val2014_questions.json", {**meta, "task_type": "Open-Ended", "data_type": "mscoco", "questions": questions})
+    write_json(out / "v2_mscoco_val2014_annotations.json", {**meta, "data_type": "mscoco", "annotations": annotations})
     answers = [answer_row(q["question_id"], q["question"] + "\nAnswer the question using a single word or phrase.",
-                          vqa_prediction(rng, [a["answer"] for a in ann["answers"]]), k)
+                          vqa_prediction(rng, [a["answer"] for a in ann["answers"]], k), k)
                for k, (q, ann) in enumerate(zip(questions, annotations))]
     write_jsonl(out / "answers.jsonl", answers)
     ann_by_id = {a["question_id"]: a for a in annotations}
@@ -430,8 +449,8 @@ def build_vqav2(rng, refs, out, tmp):
         run_script(convert, "--dir", d, "--ckpt", "ckpt", "--split", "split")
         upload = d / "answers_upload" / "split" / "ckpt.json"
         with contextlib.redirect_stdout(io.StringIO()):
-            vqa = VQA(str(out / "annotations.json"), str(out / "questions.json"))
-            res = vqa.loadRes(str(upload), str(out / "questions.json"))
+            vqa = VQA(str(out / "v2_mscoco_val2014_annotations.json"), str(out / "v2_OpenEnded_mscoco_val2014_questions.json"))
+            res = vqa.loadRes(str(upload), str(out / "v2_OpenEnded_mscoco_val2014_questions.json"))
             ev = VQAEval(vqa, res, n=12)
             ev.evaluate()
         converted = {a["question_id"]: a["answer"] for a in json.load(open(upload, encoding="utf-8"))}
@@ -457,7 +476,7 @@ def build_vqav2(rng, refs, out, tmp):
     sets.append({"name": "partial", "answers": "answers_partial.jsonl", "allow_partial": True, "metrics": metrics, "items": items,
                  "strict_error_names": first_names(unknown) + first_names(sorted(dups, key=qorder.index)) + first_names(sorted(dropped, key=qorder.index)),
                  "coverage": 100.0 * (len(questions) - len(dropped)) / len(questions)})
-    return {"data": "questions.json", "annotations": "annotations.json",
+    return {"data": "v2_OpenEnded_mscoco_val2014_questions.json", "annotations": "v2_mscoco_val2014_annotations.json",
             "reproduces": [llava.ref("scripts/convert_vqav2_for_submission.py", "llava/eval/m4c_evaluator.py"),
                            vqa_repo.ref("PythonEvaluationTools/vqaEvaluation/vqaEval.py", "PythonHelperTools/vqaTools/vqa.py")],
             "sets": sets}
@@ -493,7 +512,7 @@ def build_vizwiz(rng, refs, out, tmp):
                      "answer_type": "unanswerable" if answers.count("unanswerable") >= 5 else rng.choice(["other", "yes/no", "number"]),
                      "answerable": 0 if answers.count("unanswerable") >= 5 else 1})
     write_json(out / "val.json", rows)
-    answers = [answer_row(r["image"], r["question"], vqa_prediction(rng, [a["answer"] for a in r["answers"]]) if rng.random() < 0.85
+    answers = [answer_row(r["image"], r["question"], vqa_prediction(rng, [a["answer"] for a in r["answers"]], k) if k < 60 or rng.random() < 0.85
                           else rng.choice(["unanswerable", "Unanswerable.", "I cannot tell", "dont", "cant", "wheres", "whove"]), k)
                for k, r in enumerate(rows)]
     write_jsonl(out / "answers.jsonl", answers)
@@ -571,7 +590,7 @@ def build_gqa(rng, refs, out, tmp):
         q = questions[qid]
         if not q["isBalanced"] and k % 2 == 0:
             continue   # questions outside the balanced set need no answer
-        text = mutate(rng, q["answer"], GQA_ANSWERS) if rng.random() < 0.6 else rng.choice([q["answer"], q["answer"] + ".", q["answer"].capitalize() + "."])
+        text = mutate(rng, q["answer"], GQA_ANSWERS, k) if k < 60 or rng.random() < 0.6 else rng.choice([q["answer"], q["answer"] + ".", q["answer"].capitalize() + "."])
         answers.append(answer_row(qid, q["question"] + "\nAnswer the question using a single word or phrase.", text, k))
     write_jsonl(out / "answers.jsonl", answers)
 
@@ -648,7 +667,8 @@ def build_scienceqa(rng, refs, out, tmp):
             image = not image   # the script counts the prompt's <image>, not the problem's image
         prompt = ("<image>\n" if image else "") + f"Context: {p['hint'] or 'N/A'}\nQuestion: {p['question']}\nOptions: ...\n" \
                                                  "Answer with the option's letter from the given choices directly."
-        reply = rng.choice(SQA_REPLIES) if rng.random() < 0.7 else mutate(rng, "ABCDE"[p["answer"]], SQA_REPLIES)
+        reply = pick(rng, k, SQA_REPLIES) if k < len(SQA_REPLIES) or rng.random() < 0.6 else rng.choice(
+            ["ABCDE"[p["answer"]], f"The answer is {'ABCDE'[p['answer']]}.", f"{'ABCDE'[p['answer']]}. x", mutate(rng, "ABCDE"[p["answer"]], SQA_REPLIES)])
         answers.append(answer_row(pid, prompt, reply, k))
     write_jsonl(out / "answers.jsonl", answers)
 
@@ -690,6 +710,9 @@ MMB_REPLIES = [
     "Cannot determine the answer", "Failed to obtain answer via API", "Sorry, I can't help with images of people yet.", "",
     "A A", "It is option C. C is the best.", "one two three four five A", "A one two three four five", "*B*", "B.\nC",
     "\u0130", "Option\u2003B", "B\u3000", "the answer is E", "C: dog", "D. none of these", "no idea", "\u00c9t\u00e9",
+    # several letters, so only the "answer is X" pattern can decide, under Python's IGNORECASE (ſ ~ s, İ/ı ~ i) and \s
+    "The an\u017fwer is B, not A or C.", "correct answer \u0130S A since B and C fail", "answer\u2003is\u3000**B** rather than A or C",
+    "ANSWER \u0131s A, B and C are wrong", "answer is\u00a0B or maybe A or C",
 ]
 
 
@@ -756,9 +779,10 @@ def build_mmbench(rng, refs, out, tmp):
     for k, row in enumerate(rows):
         letter = row["answer"]
         option = row["options"]["ABCD".index(letter)]
-        right = rng.choice([letter, f"{letter}.", f"({letter})", f"The answer is {letter}.", option, f"{letter}. {option}", f"{letter}\n"])
+        right = rng.choice([letter, f"{letter}.", f"({letter})", f"The answer is {letter}.", option, f"{letter}. {option}", f"{letter}\n",
+                            option.replace("i", "\u0130"), option.upper()])
         r = rng.random()
-        text = right if r < 0.6 else mutate(rng, right, MMB_REPLIES) if r < 0.75 else rng.choice(MMB_REPLIES)
+        text = MMB_REPLIES[k] if k < len(MMB_REPLIES) else right if r < 0.6 else mutate(rng, right, MMB_REPLIES) if r < 0.75 else rng.choice(MMB_REPLIES)
         answers.append(answer_row(row["index"], row["question"], excel_safe(text), k,
                                   round_id=0, options=row["options"], option_char=list("ABCD"[:len(row["options"])])))
     write_jsonl(out / "answers.jsonl", answers)
@@ -800,6 +824,7 @@ def build_mmbench(rng, refs, out, tmp):
     metrics, items = reference(out / "answers.jsonl")
     sets = [{"name": "main", "answers": "answers.jsonl", "metrics": metrics, "items": items}]
     partial, dropped, dups, unknown = partial_rows(rng, answers, [4_999_999, 999])
+    partial = [{**r, "text": excel_safe(r["text"])} for r in partial]
     write_jsonl(out / "answers_partial.jsonl", partial)
     metrics, items = reference(out / "answers_partial.jsonl")
     order = [r["index"] for r in rows]
