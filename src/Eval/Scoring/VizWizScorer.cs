@@ -1,31 +1,21 @@
-using MultiLora.Eval.Samples;
 using MultiLora.Eval.Scoring.Vqa;
 
 namespace MultiLora.Eval.Scoring;
 
 /// <summary>
-/// VizWiz VQA as the paper's pipeline scores it: LLaVA's scripts/convert_vizwiz_for_submission.py passes each
-/// answer through the EvalAI answer processor, then the VizWiz evaluation (Qing Li's VizWiz API VQAEval, as in
-/// TRI-ML/vlm-evaluation vlm_eval/util/evaluation/vizwiz/eval.py @ d9f5896) always normalises the prediction
-/// (newlines, strip, processPunctuation, processDigitArticle with its own contraction table) and compares it with
-/// the annotator answers as written; leave-one-out min(#matches / 3, 1). A missing answer is scored as "" (the
-/// converter refuses such a file). "vqa_accuracy" over every question, "vqa_accuracy/&lt;answer type&gt;" per type.
+/// VizWiz VQA: LLaVA's scripts/convert_vizwiz_for_submission.py (EvalAI processor), then the VizWiz evaluation
+/// (Qing Li's VizWiz API VQAEval, as TRI-ML/vlm-evaluation vlm_eval/util/evaluation/vizwiz/eval.py @ d9f5896 ships
+/// it): the prediction is always normalised (newlines, strip, processPunctuation, processDigitArticle with its own
+/// contraction table) and compared with the annotator answers as written; leave-one-out min(#matches / 3, 1).
+/// A missing answer is scored as "" (the converter refuses such a file).
 /// </summary>
-public sealed class VizWizScorer : IScorer
+public sealed class VizWizScorer : ConvertedVqaScorer
 {
-    public string Scoring => "LLaVA convert_vizwiz_for_submission.py (EvalAI processor) + VizWiz VQAEval; annotator answers compared as written";
+    public override string Scoring => "LLaVA convert_vizwiz_for_submission.py (EvalAI processor) + VizWiz VQAEval; annotator answers compared as written";
 
-    public SampleScore Score(EvalSample sample, Prediction prediction, CancellationToken ct) =>
-        sample.Answers is { Count: > 0 } answers ? Evaluate(VqaText.EvalAi(prediction.Text), answers)
-            : new SampleScore(null, null, Failure: $"{sample.Origin}: no annotator answers");
-
-    public SampleScore? ScoreMissing(EvalSample sample) => sample.Answers is { Count: > 0 } answers ? Evaluate("", answers) : null;
-
-    static SampleScore Evaluate(string converted, IReadOnlyList<string> answers)
+    protected override SampleScore Evaluate(string converted, IReadOnlyList<string> annotators)
     {
         var res = VqaText.VizWizEval(converted);
-        return new SampleScore(res, VqaText.LeaveOneOutAccuracy(res, answers));
+        return new SampleScore(res, VqaText.LeaveOneOutAccuracy(res, annotators));
     }
-
-    public Dictionary<string, double> Aggregate(IReadOnlyList<SampleRecord> records) => VqaAggregate.ByAnswerType(records);
 }

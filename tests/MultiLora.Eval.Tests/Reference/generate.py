@@ -91,6 +91,16 @@ def run_script(path, *args, globals_=None):
     return g, out.getvalue()
 
 
+def llava_package(llava, tmp):
+    """llava.eval.m4c_evaluator importable without the rest of LLaVA (whose __init__ loads the model code)."""
+    pkg = tmp / "pkg"
+    (pkg / "llava" / "eval").mkdir(parents=True)
+    (pkg / "llava" / "__init__.py").write_text("")
+    (pkg / "llava" / "eval" / "__init__.py").write_text("")
+    llava.extract("llava/eval/m4c_evaluator.py", pkg / "llava" / "eval" / "m4c_evaluator.py")
+    sys.path.insert(0, str(pkg))
+
+
 def load_module(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -308,13 +318,8 @@ def vqa_prediction(rng, answers, k=None):
 
 def build_textvqa(rng, refs, out, tmp):
     llava = refs["llava"]
-    pkg = tmp / "pkg"
-    (pkg / "llava" / "eval").mkdir(parents=True)
-    (pkg / "llava" / "__init__.py").write_text("")
-    (pkg / "llava" / "eval" / "__init__.py").write_text("")
-    llava.extract("llava/eval/m4c_evaluator.py", pkg / "llava" / "eval" / "m4c_evaluator.py")
+    llava_package(llava, tmp)
     script = llava.extract("llava/eval/eval_textvqa.py", tmp / "eval_textvqa.py")
-    sys.path.insert(0, str(pkg))
     m4c = importlib.import_module("llava.eval.m4c_evaluator")
 
     questions_text = ["what brand is this?", "What Is Written Here?", "what number is on the \u03a3\u0391\u03a3 shirt?",
@@ -407,15 +412,10 @@ def python2_module(snapshot, rel, dest):
 
 def build_vqav2(rng, refs, out, tmp):
     llava, vqa_repo = refs["llava"], refs["vqa"]
-    pkg = tmp / "pkg"
-    (pkg / "llava" / "eval").mkdir(parents=True)
-    (pkg / "llava" / "__init__.py").write_text("")
-    (pkg / "llava" / "eval" / "__init__.py").write_text("")
-    llava.extract("llava/eval/m4c_evaluator.py", pkg / "llava" / "eval" / "m4c_evaluator.py")
+    llava_package(llava, tmp)
     convert = llava.extract("scripts/convert_vqav2_for_submission.py", tmp / "convert_vqav2_for_submission.py")
     vqa_py = python2_module(vqa_repo, "PythonHelperTools/vqaTools/vqa.py", tmp / "vqatools" / "vqa.py")
     eval_py = python2_module(vqa_repo, "PythonEvaluationTools/vqaEvaluation/vqaEval.py", tmp / "vqatools" / "vqaEval.py")
-    sys.path.insert(0, str(pkg))
     VQA = load_module("vqa_ref_vqa", vqa_py).VQA
     VQAEval = load_module("vqa_ref_eval", eval_py).VQAEval
 
@@ -488,18 +488,13 @@ def build_vqav2(rng, refs, out, tmp):
 
 def build_vizwiz(rng, refs, out, tmp):
     llava, tri = refs["llava"], refs["vlm_evaluation"]
-    pkg = tmp / "pkg"
-    (pkg / "llava" / "eval").mkdir(parents=True)
-    (pkg / "llava" / "__init__.py").write_text("")
-    (pkg / "llava" / "eval" / "__init__.py").write_text("")
-    llava.extract("llava/eval/m4c_evaluator.py", pkg / "llava" / "eval" / "m4c_evaluator.py")
+    llava_package(llava, tmp)
     convert = llava.extract("scripts/convert_vizwiz_for_submission.py", tmp / "convert_vizwiz_for_submission.py")
     # sklearn is imported at the top of the evaluation but used only by its unanswerability metrics, not run here.
     sklearn = types.ModuleType("sklearn")
     sklearn.metrics = types.ModuleType("sklearn.metrics")
     sklearn.metrics.average_precision_score = sklearn.metrics.f1_score = None
     sys.modules["sklearn"], sys.modules["sklearn.metrics"] = sklearn, sklearn.metrics
-    sys.path.insert(0, str(pkg))
     VQAEval = load_module("vizwiz_ref_eval", tri.extract("vlm_eval/util/evaluation/vizwiz/eval.py", tmp / "vizwiz_eval.py")).VQAEval
 
     vocab = VQA_VOCAB + ["unanswerable", "Unanswerable", "unsuitable", "don`t", "don\u2019t", "isn`t"]
