@@ -86,6 +86,10 @@ public class EndToEndTests
         var sqaPrompt = JsonNode.Parse(File.ReadAllLines(Path.Combine(run.Path, "samples", "scienceqa_img.jsonl"))[0])!["prompt"]!.GetValue<string>();
         Assert.Equal("Context: N/A\nQuestion: Which is a mammal?\nOptions: (A) frog (B) whale\nAnswer with the option's letter from the given choices directly.", sqaPrompt);
 
+        Assert.Equal("haotian-liu/LLaVA", results["reproduces"]!["pope"]![0]!["repository"]!.GetValue<string>());
+        Assert.Equal("llava_pope", results["scorers"]!["pope"]!.GetValue<string>());
+        Assert.Equal(5, results["coverage"]!["pope"]!["answered"]!.GetValue<int>());
+        Assert.Equal(100.0, Metric(results, "pope", "coverage"), 6);
         Assert.Equal("fake-model", results["model"]!.GetValue<string>());
         Assert.Equal("adapters/test", results["adapter"]!.GetValue<string>());
         Assert.True(results["samples_per_second"]!.GetValue<double>() > 0);
