@@ -301,7 +301,8 @@ def annotator_answers(rng):
     if kind < 0.25:
         return [main] * 10
     if kind < 0.7:
-        return [main] * rng.randint(3, 9) + [mutate(rng, rng.choice(VQA_VOCAB), VQA_VOCAB) for _ in range(10)]
+        agree = rng.randint(3, 9)
+        return [main] * agree + [mutate(rng, rng.choice(VQA_VOCAB), VQA_VOCAB) for _ in range(10 - agree)]
     return [mutate(rng, rng.choice(VQA_VOCAB), VQA_VOCAB) for _ in range(10)]
 
 
@@ -748,7 +749,7 @@ def build_mmbench(rng, refs, out, tmp):
              "\u0130stanbul", "istanbul", "\u03c3\u03bf\u03c6\u03af\u03b1", "caf\u00e9 au lait", " padded ", "x" * 30, "B", "no"]
     lines = ["index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\tl2-category\timage\tsource\tcomment"]
     rows = []
-    for base in range(82):
+    for base in range(95):
         k = rng.choice([2, 3, 4, 4])
         options = rng.sample(texts, k)
         answer = rng.randrange(k)
