@@ -202,9 +202,6 @@ def first_names(ids, n=3):
     return [str(i) for i in ids[:n]]
 
 
-def relabel_lines(rows):
-    return {id(r): i + 1 for i, r in enumerate(rows)}
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # POPE: llava/eval/eval_pope.py
