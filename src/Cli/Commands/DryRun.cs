@@ -10,11 +10,13 @@ static class DryRun
     public static void Print(SweepPlan plan)
     {
         var table = new Table().Title($"sweep {plan.Grid.Name}: {plan.Cells.Count()} cells, {plan.Runs.Count - plan.Cells.Count()} shared runs (nothing run)")
-            .AddColumns("kind", "run", "method", "trainable", "total", "weights", "adapters", "gradients", "optimizer", "memory");
+            .AddColumns("kind", $"run ({string.Join(" ", plan.Grid.Axes.Select(a => a.Key))})", "method", "trainable", "total", "weights", "adapters", "gradients", "optimizer", "memory");
         foreach (var run in plan.Runs)
         {
             var e = ParameterEstimator.For(plan, run);
-            table.AddRow(run.KindName, Markup.Escape(run.Key), run.Recipe.EffectiveMethod.ToString().ToLowerInvariant(), Count(e.Trainable), Count(e.Total),
+            // a cell by its values (the header names the axes), to keep the table narrow
+            string name = run.Kind == RunKind.Cell ? string.Join(" ", run.Axes.Values.Select(kv => kv.Value)) : run.Key;
+            table.AddRow(run.KindName, Markup.Escape(name), run.Recipe.EffectiveMethod.ToString().ToLowerInvariant(), Count(e.Trainable), Count(e.Total),
                 Bytes(e.WeightBytes), Bytes(e.AdapterBytes), Bytes(e.GradientBytes), Bytes(e.OptimizerBytes), Bytes(e.TotalBytes));
         }
         AnsiConsole.Write(table);

@@ -13,6 +13,7 @@ namespace MultiLora.Cli.Commands;
 sealed class SweepProgressDisplay : ISweepProgress
 {
     readonly Dictionary<long, (DateTime At, int Step)> _shown = [];
+    readonly Dictionary<long, (DateTime At, int Step, long Tokens)> _first = [];
 
     public void Message(string text) => AnsiConsole.MarkupLineInterpolated($"[grey]{text}[/]");
 
@@ -22,9 +23,15 @@ sealed class SweepProgressDisplay : ISweepProgress
     public void Progress(RunRow run)
     {
         if (run.LastStep == 0 || run.TotalSteps is not { } total) return;
-        if (_shown.TryGetValue(run.Id, out var last) && (last.Step == run.LastStep || DateTime.UtcNow - last.At < TimeSpan.FromSeconds(5))) return;
-        _shown[run.Id] = (DateTime.UtcNow, run.LastStep);
-        AnsiConsole.MarkupLineInterpolated($"  {run.Key}: step {run.LastStep}/{total}  loss {run.LastLoss:0.0000}  {run.Tokens:N0} tokens");
+        var now = DateTime.UtcNow;
+        if (!_first.TryGetValue(run.Id, out var first)) _first[run.Id] = first = (now, run.LastStep, run.Tokens);
+        if (_shown.TryGetValue(run.Id, out var last) && (last.Step == run.LastStep || now - last.At < TimeSpan.FromSeconds(5))) return;
+        _shown[run.Id] = (now, run.LastStep);
+        // speed and ETA over what this display has watched (the run may have resumed, or started before)
+        double seconds = (now - first.At).TotalSeconds;
+        int steps = run.LastStep - first.Step;
+        string speed = steps > 0 && seconds > 0 ? $"  {(run.Tokens - first.Tokens) / seconds:0} tok/s  eta {TimeSpan.FromSeconds(seconds / steps * (total - run.LastStep)):mm\\:ss}" : "";
+        AnsiConsole.MarkupLineInterpolated($"  {run.Key}: step {run.LastStep}/{total}  loss {run.LastLoss:0.0000}{speed}");
     }
 
     public void Finished(RunRow run)

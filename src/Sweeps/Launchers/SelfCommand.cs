@@ -10,7 +10,8 @@ public sealed record SelfCommand(string Program, IReadOnlyList<string> Prefix)
     public static SelfCommand For(string entryAssembly) =>
         entryAssembly.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new SelfCommand(DotnetHost(), [entryAssembly]) : new SelfCommand(entryAssembly, []);
 
-    static string DotnetHost() =>
+    /// <summary>The dotnet host running this process when it is one, else `dotnet` from PATH.</summary>
+    public static string DotnetHost() =>
         Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
 
     public IEnumerable<string> Arguments(params string[] args) => Prefix.Concat(args);

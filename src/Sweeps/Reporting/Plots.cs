@@ -52,10 +52,9 @@ public static class Plots
         plot.Add.Bars(bars);
         plot.Add.HorizontalLine(0, 1, Colors.Black);
         for (int g = 0; g < groups.Count; g++) plot.Legend.ManualItems.Add(new LegendItem { LabelText = groups[g], FillColor = ColorOf(g) });
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, pairs.Count).Select(i => (double)i).ToArray(), pairs.Select(p => p.Label).ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = -40;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
-        Finish(plot, path, title, null, yLabel, legend: groups.Count > 1, height: Height + 120);
+        // one line per axis value under each bar: long labels side by side would overlap
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, pairs.Count).Select(i => (double)i).ToArray(), pairs.Select(p => p.Label.Replace(' ', '\n')).ToArray());
+        Finish(plot, path, title, null, yLabel, legend: groups.Count > 1, height: Height + 60);
     }
 
     /// <summary>A line per series (training loss per cell).</summary>
