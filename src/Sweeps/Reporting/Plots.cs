@@ -65,11 +65,14 @@ public static class Plots
         {
             if (lines[i].X.Length == 0) continue;
             var sl = plot.Add.ScatterLine(lines[i].X, lines[i].Y);
-            sl.Color = ColorOf(i).WithAlpha(0.8);
+            // ten colours, then the same ten dashed, then dotted: distinguishable up to 30 cells
+            sl.Color = ColorOf(i % 10).WithAlpha(0.85);
+            sl.LinePattern = (i / 10) switch { 0 => LinePattern.Solid, 1 => LinePattern.Dashed, _ => LinePattern.Dotted };
             sl.LineWidth = 1.5f;
+            sl.MarkerSize = 0;
             sl.LegendText = lines[i].Label;
         }
-        Finish(plot, path, title, xLabel, yLabel, legend: lines.Count <= 12, height: Height + 80);
+        Finish(plot, path, title, xLabel, yLabel, legend: lines.Count > 0, height: Height + 80, width: Width + 200);
     }
 
     static int IndexOf(IReadOnlyList<string> list, string item)
@@ -78,12 +81,12 @@ public static class Plots
         return -1;
     }
 
-    static void Finish(Plot plot, string path, string title, string? xLabel, string yLabel, bool legend, int height = Height)
+    static void Finish(Plot plot, string path, string title, string? xLabel, string yLabel, bool legend, int height = Height, int width = Width)
     {
         plot.Title(title);
         if (xLabel is not null) plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         if (legend) plot.ShowLegend(Edge.Right);
-        plot.SavePng(path, Width, height);
+        plot.SavePng(path, width, height);
     }
 }
