@@ -13,6 +13,12 @@ public sealed record RunContext(string Host, int Pid, string? SlurmJob, string? 
             ? $"{job}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID")}"
             : Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 } single ? single : null;
 
-    /// <summary>The commit of the checkout the running multilora was built from (null outside a git checkout).</summary>
-    public static string? ToolCommit() => GitInfo.Commit(AppContext.BaseDirectory);
+    /// <summary>
+    /// The commit multilora was built from (embedded at build time), else the one checked out around the binary
+    /// (null outside a git checkout). Read from the build, a commit made while a sweep runs does not relabel it.
+    /// </summary>
+    public static string? ToolCommit() =>
+        typeof(RunContext).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "GitCommit" && a.Value is { Length: 40 })?.Value
+        ?? GitInfo.Commit(AppContext.BaseDirectory);
 }

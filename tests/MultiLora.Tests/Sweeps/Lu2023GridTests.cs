@@ -34,7 +34,7 @@ public class Lu2023GridTests
         // bf16 frozen weights ~14 GB; NF4 stores the language model's linears at ~4.1 bits; full adds bf16 grads and AdamW
         Assert.InRange(lora7.WeightBytes / 1e9, 13.5, 14.5);
         Assert.InRange(qlora7.WeightBytes / 1e9, 3.8, 4.8);
-        Assert.True(full7.TotalBytes > 4 * lora7.TotalBytes);
+        Assert.True(full7.TotalBytes > 3 * lora7.TotalBytes, $"full {full7.TotalBytes:N0} B vs LoRA {lora7.TotalBytes:N0} B");   // bf16 weights + bf16 grads + two bf16 AdamW moments of 6.8B parameters
         Assert.Equal(3 * lora7.Trainable * 4, lora7.GradientBytes + lora7.OptimizerBytes);   // float32 trained parameters: grad + 2 moments
         Assert.Equal(TrainMethod.Full, plan.Cells.First(c => c.Axes.Get("method") == "full").Recipe.EffectiveMethod);
         Assert.Equal(2e-5, plan.Cells.First(c => c.Axes.Get("method") == "full").Recipe.Optim.Lr);

@@ -11,18 +11,18 @@ public partial class SweepResumeTests
     [Fact]
     public void A_sweep_killed_mid_cell_and_run_again_equals_an_uninterrupted_one_except_times()
     {
-        using var whole = new SweepTestbed("resume", Axes, steps: 8, saveEvery: 2);
+        using var whole = new SweepTestbed("resume", Axes, steps: 12, saveEvery: 2);
         var (code, output) = whole.Run(null, "sweep", "run", whole.Grid);
         Assert.True(code == 0, output);
 
-        using var killed = new SweepTestbed("resume", Axes, steps: 8, saveEvery: 2);
+        using var killed = new SweepTestbed("resume", Axes, steps: 12, saveEvery: 2);
         string victim;
         using (var sweep = killed.Start(null, "sweep", "run", killed.Grid))
         {
             _ = sweep.StandardOutput.ReadToEndAsync();
             _ = sweep.StandardError.ReadToEndAsync();
             // kill once the first cell is past its step-2 checkpoint and still training
-            victim = WaitFor(killed.Registry, rows => rows.FirstOrDefault(r => r.Kind == "cell" && r.Status == RunStatus.Running && r.LastStep >= 3 && r.LastStep < 8), sweep);
+            victim = WaitFor(killed.Registry, rows => rows.FirstOrDefault(r => r.Kind == "cell" && r.Status == RunStatus.Running && r.LastStep >= 3 && r.LastStep < 12), sweep);
             sweep.Kill();   // SIGKILL
             sweep.WaitForExit();
         }

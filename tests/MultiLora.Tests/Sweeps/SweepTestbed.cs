@@ -15,7 +15,7 @@ sealed class SweepTestbed : IDisposable
     public string Workspace => _tmp.File("ws");
     public string Registry => Path.Combine(Workspace, "runs.db");
 
-    public SweepTestbed(string name, string axes, string launcher = "local", int steps = 6, int saveEvery = 2)
+    public SweepTestbed(string name, string axes, string launcher = "local", int steps = 6, int saveEvery = 2, string stage2Mixture = "data/stage2.yaml")
     {
         File.WriteAllText(_tmp.File("stage1.yaml"), """
             data: {mixture: data/stage1.yaml, max_length: 128, aspect: crop}
@@ -25,7 +25,7 @@ sealed class SweepTestbed : IDisposable
             max_steps: 2
             """);
         File.WriteAllText(_tmp.File("stage2.yaml"), $"""
-            data: {"{"}mixture: data/stage2.yaml, max_length: 128, aspect: crop{"}"}
+            data: {"{"}mixture: {stage2Mixture}, max_length: 128, aspect: crop{"}"}
             stage: 2
             template: llava_hf
             lora: {"{"}rank: 4{"}"}
