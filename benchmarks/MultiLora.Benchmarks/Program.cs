@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["parity"] = MultiLora.Benchmarks.Parity.FixtureParity.Command,
     ["anchor"] = MultiLora.Benchmarks.Anchor.AnchorBenchmark.Run,
     ["anchor-table"] = MultiLora.Benchmarks.Anchor.AnchorTable.Run,
+    ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

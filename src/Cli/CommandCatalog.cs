@@ -18,5 +18,8 @@ static class CommandCatalog
         Commands.QuantizeCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
+        Commands.SweepCommands.Create(),
+        Commands.RunsCommands.Create(),
+        Commands.RunsCommands.Report(),
     ];
 }
