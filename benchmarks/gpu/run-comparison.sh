@@ -7,13 +7,15 @@
 #     machine's Python PyTorch supplies a CUDA one), packs a .NET runtime, and copies this script and hf_anchor.py
 #     into DIR (default .gpu, git-ignored), which must stay under the device tool's 64 MiB carry limit.
 #   run    (on the GPU machine, e.g. the device tool with carry [".gpu"]):
-#       bash .gpu/run-comparison.sh run [--presets all|NAME,...] [--steps 6] [--out DIR] [--skip-hf] [--cpu-small] [--device cuda|cpu]
+#       bash .gpu/run-comparison.sh run [--presets all|NAME,...] [--steps 6] [--out DIR] [--skip-hf] [--cpu-small] [--device cuda|cpu] [--budget 560]
 #     0. the fixture parity checks on the device (float32 with TF32 off within 1e-4, bf16 within the CPU bf16
 #        tolerance): OUT/parity.txt (the fixture travels: tests/fixtures/tiny-llava is tracked);
 #     1. checks in a process of its own that the CUDA allocator's statistics can be read (a wrong guess about
 #        libtorch's layout could crash a process: then ours falls back to NVML sampling, and so does the table);
 #     2. runs hf_anchor.py (every HF row in one Python process, as the reference figures were taken);
 #     3. runs each of our rows in a process of its own (an out-of-memory row cannot spoil the next);
+#     Every stage is cut at what is left of --budget seconds (default 560, inside the device tool's 600 s per call);
+#     rows that did not run are written as errors saying so.
 #     4. writes OUT/hf.jsonl, OUT/ours.jsonl, OUT/comparison.md (+ .json) and OUT/run.log (default OUT: $OUT, else runs/gpu-comparison).
 #   The same `run` works from a repository checkout (uses the Release build and the dotnet on PATH): with
 #   `--device cpu --cpu-small` it is the dry run CI-like machines can do (HF rows are skipped without torch).
@@ -53,7 +55,7 @@ stage() {
 }
 
 run() {
-    local presets=all steps=6 out=${OUT:-runs/gpu-comparison} skip_hf=0 small="" device=cuda
+    local presets=all steps=6 out=${OUT:-runs/gpu-comparison} skip_hf=0 small="" device=cuda budget=560
     while [ $# -gt 0 ]; do
         case $1 in
             --presets) presets=$2; shift 2 ;;
@@ -62,9 +64,13 @@ run() {
             --skip-hf) skip_hf=1; shift ;;
             --cpu-small) small=--cpu-small; shift ;;
             --device) device=$2; shift 2 ;;
+            --budget) budget=$2; shift 2 ;;
             *) echo "run: unknown option $1" >&2; exit 2 ;;
         esac
     done
+    # everything must end inside the device tool's 600 s call: each stage gets at most what is left of --budget
+    local deadline=$(( $(date +%s) + budget ))
+    left() { local l=$(( deadline - $(date +%s) )); [ $l -gt "$1" ] && echo "$1" || echo $(( l > 0 ? l : 1 )); }
     mkdir -p "$out"
     rm -f "$out/hf.jsonl" "$out/ours.jsonl" "$out/parity.txt"
     local log=$out/run.log
@@ -93,14 +99,14 @@ run() {
     local fixture=$here/../../tests/fixtures/tiny-llava
     [ -d "$fixture" ] || fixture=$(pwd)/tests/fixtures/tiny-llava
     if [ -d "$fixture" ]; then
-        "$dotnet" "$app" parity --fixture "$fixture" --device "$device" --out "$out/parity.txt" 2>&1 | tee -a "$log" || echo "parity: some checks failed (see above)" | tee -a "$log"
+        timeout "$(left 90)" "$dotnet" "$app" parity --fixture "$fixture" --device "$device" --out "$out/parity.txt" 2>&1 | tee -a "$log" || echo "parity: some checks failed or it ran out of time (see above)" | tee -a "$log"
     else
         echo "parity: skipped (no tests/fixtures/tiny-llava here)" | tee -a "$log"
     fi
 
     local memory=nvml
     if [ "$device" = cuda ]; then
-        if "$dotnet" "$app" anchor --probe-memory >>"$log" 2>&1; then memory=allocator; fi
+        if timeout "$(left 60)" "$dotnet" "$app" anchor --probe-memory >>"$log" 2>&1; then memory=allocator; fi
         echo "peak memory measure for ours: $memory (see the probe's line above)" | tee -a "$log"
     fi
 
@@ -118,12 +124,16 @@ print(",".join(n for n in wanted if n in m.PRESETS))
 EOF
         )
         if [ -n "$hf_presets" ]; then
-            PYTHONUNBUFFERED=1 python3 "$here/hf_anchor.py" --presets "$hf_presets" --steps "$steps" --out "$out/hf.jsonl" 2>&1 | tee -a "$log" || echo "hf_anchor.py exited with $?" | tee -a "$log"
+            PYTHONUNBUFFERED=1 timeout "$(left 240)" python3 "$here/hf_anchor.py" --presets "$hf_presets" --steps "$steps" --out "$out/hf.jsonl" 2>&1 | tee -a "$log" || echo "hf_anchor.py exited with $? (124: out of time)" | tee -a "$log"
         fi
     fi
 
     for preset in $("$dotnet" "$app" anchor --list --presets "$presets"); do
-        "$dotnet" "$app" anchor --presets "$preset" --device "$device" --steps "$steps" --memory "$memory" $small --out "$out/ours.jsonl" 2>&1 | tee -a "$log" \
+        if [ $(( deadline - $(date +%s) )) -lt 20 ]; then
+            echo "{\"name\":\"$preset\",\"framework\":\"multilora\",\"error\":\"not run: the --budget of ${budget} s was used up\"}" >> "$out/ours.jsonl"
+            continue
+        fi
+        timeout "$(left 150)" "$dotnet" "$app" anchor --presets "$preset" --device "$device" --steps "$steps" --memory "$memory" $small --out "$out/ours.jsonl" 2>&1 | tee -a "$log" \
             || echo "$preset: exited with $?" | tee -a "$log"
         grep -q "\"name\":\"$preset\"" "$out/ours.jsonl" 2>/dev/null \
             || echo "{\"name\":\"$preset\",\"framework\":\"multilora\",\"error\":\"the process died without writing its row (see run.log)\"}" >> "$out/ours.jsonl"
