@@ -28,7 +28,7 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     /// <param name="rope">cos/sin tables [B, 1, T, D] for these T positions</param>
     /// <param name="mask">bool [B, 1, T, S] (true = attend) or null for plain causal attention</param>
     /// <param name="cache">KV cache to append to (decoding), or null</param>
-    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, IKvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];

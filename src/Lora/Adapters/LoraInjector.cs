@@ -78,6 +78,12 @@ public static class LoraInjector
     public static List<(string Path, LoraLinear Module)> LoraModules(Module root) =>
         root.named_modules().Where(m => m.module is LoraLinear).Select(m => (m.name, (LoraLinear)m.module)).ToList();
 
+    /// <summary>Sets per-row adapters (or null: back to the active adapter) on every LoraLinear of <paramref name="modules"/>.</summary>
+    public static void SetRowAdapters(IEnumerable<LoraLinear> modules, RowAdapters? rows)
+    {
+        foreach (var m in modules) m.SetRowAdapters(rows);
+    }
+
     /// <summary>Sets the active adapter (or none) on every LoraLinear.</summary>
     public static void SetActiveAdapter(Module root, string? adapter)
     {

@@ -1,0 +1,35 @@
+namespace MultiLora.Serve.Engine;
+
+/// <param name="MaxBatch">rows decoded together at most (running requests)</param>
+/// <param name="MaxQueue">requests accepted beyond the running ones, waiting for a slot; more are refused (429)</param>
+/// <param name="StepDelay">a pause after every decode step: slows streaming down for demonstrations and UI tests; zero otherwise</param>
+public sealed record SchedulerOptions(int MaxBatch = 16, int MaxQueue = 64, TimeSpan StepDelay = default)
+{
+    public void Validate()
+    {
+        if (MaxBatch < 1) throw new ArgumentException($"--max-batch must be at least 1, got {MaxBatch}");
+        if (MaxQueue < 0) throw new ArgumentException($"--max-queue must be 0 or more, got {MaxQueue}");
+        if (StepDelay < TimeSpan.Zero) throw new ArgumentException($"the step delay must not be negative, got {StepDelay}");
+    }
+}
+
+/// <summary>What a submission came to.</summary>
+public enum SubmitResult { Accepted, QueueFull, UnknownModel, ShuttingDown }
+
+/// <summary>Counters a test or benchmark reads to see that batching happened (the metrics carry the same for operators).</summary>
+public sealed class SchedulerStats
+{
+    long _steps, _peakBatch, _peakAdapters;
+    public long Steps => Interlocked.Read(ref _steps);
+    /// <summary>The most rows one decode step ran.</summary>
+    public long PeakBatch => Interlocked.Read(ref _peakBatch);
+    /// <summary>The most distinct adapters (the base counted as one) in one decode step.</summary>
+    public long PeakAdaptersInStep => Interlocked.Read(ref _peakAdapters);
+
+    internal void Step(int rows, int adapters)
+    {
+        Interlocked.Increment(ref _steps);
+        if (rows > PeakBatch) Interlocked.Exchange(ref _peakBatch, rows);
+        if (adapters > PeakAdaptersInStep) Interlocked.Exchange(ref _peakAdapters, adapters);
+    }
+}
