@@ -40,9 +40,10 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         if (cache is not null) (k, v) = cache.Append(layer, k, v);               // [B, KVH, S, D]
 
         k = RepeatKv(k); v = RepeatKv(v);                                          // [B, H, S, D]
-        var attn = mask is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
-            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+        var attn = cache?.Attend(q, k, v)
+            ?? (mask is null
+                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
+                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask));
         var merged = attn.transpose(1, 2).reshape(b, t, _heads * _headDim);       // [B, T, H*D]
         return o_proj.call(merged).MoveToOuterDisposeScope();
     }

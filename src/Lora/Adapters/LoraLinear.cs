@@ -201,7 +201,8 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     {
         if (input.shape[0] != rows.BatchSize)
             throw new ArgumentException($"row adapters were set for a batch of {rows.BatchSize}, but the input has {input.shape[0]} rows");
-        var result = base_layer.call(input);
+        bool perRow = rows.PerRow && input.shape[0] > 1;
+        var result = perRow ? BaseRowwise(input) : base_layer.call(input);
         bool whole = rows.Groups.Count == 1;
         using var scope = NewDisposeScope();
         foreach (var (name, index) in rows.Groups)
@@ -211,7 +212,9 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             var b = lora_B[name].weight;
             var x = whole ? input : input.index_select(0, index);
             if (x.dtype != a.dtype) x = x.to(a.dtype);
-            var lora = nn.functional.linear(nn.functional.linear(x, a), b);
+            var lora = perRow && x.shape[0] > 1
+                ? RowwiseLinear.Apply(RowwiseLinear.Apply(x, a, null), b, null)
+                : nn.functional.linear(nn.functional.linear(x, a), b);
             var sum = (whole ? result : result.index_select(0, index)).PlusScaled(lora, settings.Scaling);
             if (sum.dtype != result.dtype) sum = sum.to(result.dtype);
             if (whole)
@@ -222,5 +225,25 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             result.index_copy_(0, index, sum);
         }
         return result;
+    }
+
+    /// <summary>The base layer's output with each row computed as if alone (its forward, row by row, in one call).</summary>
+    Tensor BaseRowwise(Tensor input)
+    {
+        switch (base_layer)
+        {
+            case Linear l:
+                return RowwiseLinear.Apply(input, l.weight!, l.bias);
+            case IQuantizedLinear q:
+                // as Nf4Linear/Int8Linear.forward: the weight dequantized in the input's dtype, then the bias in the result's
+                using (var weight = q.DequantizeWeight(input.dtype))
+                {
+                    var y = RowwiseLinear.Apply(input, weight, null);
+                    if (q.Bias is null) return y;
+                    using (y) using (var bias = q.Bias.to(y.dtype)) return y.Plus(bias);
+                }
+            default:
+                throw new InvalidOperationException($"no per-row computation for a {base_layer.GetType().Name} base layer");
+        }
     }
 }

@@ -17,9 +17,16 @@ public sealed class RowAdapters : IDisposable
     /// <summary>One entry per distinct adapter, in order of first use: its name and the int64 indices of its rows.</summary>
     public IReadOnlyList<(string? Adapter, Tensor Rows)> Groups => _groups;
 
-    public RowAdapters(IReadOnlyList<string?> perRow, Device device)
+    /// <summary>
+    /// Compute every row of a batch as it would be computed alone (see <see cref="RowwiseLinear"/>), so that a row's
+    /// result does not depend on the batch at all, not even in the last bits.
+    /// </summary>
+    public bool PerRow { get; }
+
+    public RowAdapters(IReadOnlyList<string?> perRow, Device device, bool computePerRow = false)
     {
         BatchSize = perRow.Count;
+        PerRow = computePerRow;
         foreach (var group in perRow.Select((adapter, row) => (adapter, row)).GroupBy(x => x.adapter))
             _groups.Add((group.Key, tensor(group.Select(x => (long)x.row).ToArray(), dtype: ScalarType.Int64, device: device)));
     }

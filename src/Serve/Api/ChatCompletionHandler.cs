@@ -34,6 +34,7 @@ public sealed class ChatCompletionHandler(BatchScheduler scheduler, ImageLoader 
             Sampling = new Sampling(request.Temperature, request.TopP, request.Seed),
             MaxTokens = maxTokens,
             Stop = request.Stop,
+            IgnoreEos = request.IgnoreEos,
             Cancellation = ct,
         };
         switch (scheduler.TrySubmit(job))
@@ -76,16 +77,14 @@ public sealed class ChatCompletionHandler(BatchScheduler scheduler, ImageLoader 
 
     static async Task CollectAsync(HttpContext ctx, GenerationJob job, ChatRequest request, ChatResponses responses, RequestLabel label)
     {
-        var text = new System.Text.StringBuilder();
         await foreach (var e in job.Events.ReadAllAsync(CancellationToken.None))
         {
             switch (e)
             {
-                case TextPiece piece:
-                    text.Append(piece.Text);
+                case TextPiece:
                     break;
                 case JobFinished done:
-                    await WriteJson(ctx, 200, responses.Completion(text.ToString(), done.FinishReason, done.PromptTokens, done.TokenIds, request.ReturnTokenIds, job.PromptIds));
+                    await WriteJson(ctx, 200, responses.Completion(done.Text, done.FinishReason, done.PromptTokens, done.TokenIds, request.ReturnTokenIds, job.PromptIds));
                     return;
                 case JobFailed failed:
                     if (ctx.RequestAborted.IsCancellationRequested) { label.ClientGone = true; return; }

@@ -11,6 +11,7 @@ public sealed record ImagePart(string Url, string Param);
 /// <param name="MaxTokens">max_completion_tokens, else max_tokens; null: up to the context length</param>
 /// <param name="MaxTokensParam">which of the two the client used (named in a context-length error)</param>
 /// <param name="ReturnTokenIds">vLLM's extension: the prompt's and the reply's token ids in the response</param>
+/// <param name="IgnoreEos">vLLM's extension: generate max_tokens tokens whatever the model says (load tests)</param>
 public sealed record ChatRequest(
     string Model,
     IReadOnlyList<ChatMessage> Messages,
@@ -22,4 +23,5 @@ public sealed record ChatRequest(
     IReadOnlyList<string> Stop,
     bool Stream,
     bool IncludeUsage,
-    bool ReturnTokenIds);
+    bool ReturnTokenIds,
+    bool IgnoreEos);

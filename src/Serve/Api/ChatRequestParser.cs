@@ -39,9 +39,10 @@ public static class ChatRequestParser
             includeUsage = OptionalBool(options, "include_usage", "stream_options.include_usage") ?? false;
         }
         bool returnTokenIds = OptionalBool(root, "return_token_ids") ?? false;
+        bool ignoreEos = OptionalBool(root, "ignore_eos") ?? false;
 
         return new ChatRequest(model, messages, maxCompletion ?? maxTokens, maxCompletion is not null ? "max_completion_tokens" : "max_tokens",
-            temperature, topP, seed, Stops(root), stream, includeUsage, returnTokenIds);
+            temperature, topP, seed, Stops(root), stream, includeUsage, returnTokenIds, ignoreEos);
     }
 
     static List<ChatMessage> Messages(JsonElement root)

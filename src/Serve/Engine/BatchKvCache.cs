@@ -30,6 +30,12 @@ public sealed class BatchKvCache : IKvCache, IDisposable
 
     public int Rows => _lengths.Count;
 
+    /// <summary>
+    /// Attend row by row over each row's own span (<see cref="Attend"/>), as each row alone would, instead of over all
+    /// columns with a padding mask: bit-identical to decoding the row alone, at one attention call per row.
+    /// </summary>
+    public bool PerRow { get; set; }
+
     /// <summary>Positions cached per row (its prompt plus the tokens fed back so far).</summary>
     public IReadOnlyList<long> Lengths => _lengths;
 
@@ -70,6 +76,22 @@ public sealed class BatchKvCache : IKvCache, IDisposable
         keys.narrow(2, _columns, 1).copy_(k.detach());
         values.narrow(2, _columns, 1).copy_(v.detach());
         return (keys.narrow(2, 0, _columns + 1), values.narrow(2, 0, _columns + 1));
+    }
+
+    /// <summary>Per-row attention for the step in progress (after <see cref="Append"/>), or null when <see cref="PerRow"/> is off.</summary>
+    public Tensor? Attend(Tensor q, Tensor keys, Tensor values)
+    {
+        if (!PerRow) return null;
+        long span = keys.shape[2];
+        var rows = new List<Tensor>(Rows);
+        for (int r = 0; r < Rows; r++)
+        {
+            long length = _lengths[r] + 1;   // its cached positions and the one this step appended
+            var k = keys.narrow(0, r, 1).narrow(2, span - length, length).contiguous();
+            var v = values.narrow(0, r, 1).narrow(2, span - length, length).contiguous();
+            rows.Add(nn.functional.scaled_dot_product_attention(q.narrow(0, r, 1).contiguous(), k, v));
+        }
+        return cat(rows, 0);
     }
 
     /// <summary>After the step's forward: every row is one position longer.</summary>

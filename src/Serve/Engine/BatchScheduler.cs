@@ -27,6 +27,7 @@ public sealed class BatchScheduler : IDisposable
 
     readonly object _gate = new();
     readonly object _tokenizerGate = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _byteTokens = new();
     readonly Queue<GenerationJob> _pending = new();
     readonly Queue<Action> _commands = new();
     readonly SemaphoreSlim _wake = new(0);
@@ -54,7 +55,9 @@ public sealed class BatchScheduler : IDisposable
         _saved = new SavedModules(session);
         _stopIds = new HashSet<int>(session.WithStops(new GenerationOptions()).StopTokenIds!);
         _layers = session.Model.Config.Text.NumLayers;
-        _cache = new BatchKvCache(_layers);
+        _cache = new BatchKvCache(_layers) { PerRow = options.BatchInvariant };
+        // every matrix product of the language model must hear the per-row setting, not only the adapters' layers
+        if (options.BatchInvariant) LoraInjector.WrapLinears(session.Model, [LoraConfig.DefaultPrefix, "lm_head"]);
         _loraModules = LoraInjector.LoraModules(session.Model).Select(m => m.Module).ToList();
         _thread = new Thread(Loop) { Name = "multilora-scheduler", IsBackground = true };
         _thread.Start();
@@ -236,8 +239,25 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
+    /// <summary>Queued requests whose client went away leave the queue at once (they would hold places others could take).</summary>
+    void PurgeCancelled()
+    {
+        List<GenerationJob> gone;
+        lock (_gate)
+        {
+            if (!_pending.Any(j => j.Cancellation.IsCancellationRequested)) return;
+            gone = _pending.Where(j => j.Cancellation.IsCancellationRequested).ToList();
+            var stay = _pending.Where(j => !j.Cancellation.IsCancellationRequested).ToList();
+            _pending.Clear();
+            foreach (var j in stay) _pending.Enqueue(j);
+            _metrics.QueueDepth.Set(_pending.Count);
+        }
+        foreach (var job in gone) End(job, new JobFailed("the client went away"));
+    }
+
     void Admit()
     {
+        PurgeCancelled();
         var joining = new List<(DecodeRow Row, KvCache Cache)>();
         try
         {
@@ -285,7 +305,7 @@ public sealed class BatchScheduler : IDisposable
         var device = _session.Device;
         var sampler = job.Sampling.Greedy ? null : new TokenSampler(
             new GenerationOptions(Temperature: job.Sampling.Temperature, TopP: job.Sampling.TopP, Seed: job.Sampling.Seed ?? Random.Shared.NextInt64()), device);
-        var row = new DecodeRow(job, new TextStream(Decode, job.Stop), sampler, job.PromptIds.Length);
+        var row = new DecodeRow(job, new TextStream(Decode, job.Stop, IsByteToken), sampler, job.PromptIds.Length);
         var cache = new KvCache(_layers);
         using var routing = new RowAdapters([job.Adapter], device);
         LoraInjector.SetRowAdapters(_loraModules, routing);
@@ -322,9 +342,9 @@ public sealed class BatchScheduler : IDisposable
         _cache.BeginStep();
         var ids = tensor(_rows.Select(r => (long)r.NextToken).ToArray(), [b, 1], device: device);
         var positions = tensor(_rows.Select(r => r.Position).ToArray(), [b, 1], device: device);
-        var mask = _cache.StepMask(device);
+        var mask = _options.BatchInvariant ? null : _cache.StepMask(device);
         var perRow = _rows.Select(r => r.Job.Adapter).ToList();
-        using var routing = new RowAdapters(perRow, device);
+        using var routing = new RowAdapters(perRow, device, computePerRow: _options.BatchInvariant);
         LoraInjector.SetRowAdapters(_loraModules, routing);
         Tensor logits;
         try { logits = _session.Model.ForwardTokens(ids, positions, mask, _cache); }
@@ -387,11 +407,11 @@ public sealed class BatchScheduler : IDisposable
         _metrics.GeneratedTokens.WithLabels(job.Model).Inc();
         var (piece, stopped) = row.Text.Push(token);
         if (piece.Length > 0) job.Emit(new TextPiece(piece));
-        string? reason = stopped || _stopIds.Contains(token) ? FinishReasons.Stop
+        string? reason = stopped || (_stopIds.Contains(token) && !job.IgnoreEos) ? FinishReasons.Stop
             : row.Generated >= job.MaxTokens ? FinishReasons.Length : null;
         if (reason is null) return false;
         if (!stopped && row.Text.Finish() is { Length: > 0 } rest) job.Emit(new TextPiece(rest));
-        job.Emit(new JobFinished(reason, job.PromptIds.Length, row.Text.Tokens.ToArray()));
+        job.Emit(new JobFinished(reason, job.PromptIds.Length, row.Text.Tokens.ToArray(), row.Text.Text));
         return true;
     }
 
@@ -429,6 +449,10 @@ public sealed class BatchScheduler : IDisposable
     }
 
     string Decode(IReadOnlyList<int> ids) => WithTokenizer(s => s.Tokenizer.Decode(ids, skipSpecialTokens: true));
+
+    /// <summary>Sentencepiece's byte-fallback pieces ("&lt;0xE2&gt;"): their text depends on the bytes next to them.</summary>
+    bool IsByteToken(int id) => _byteTokens.GetOrAdd(id, i => WithTokenizer(s => s.Tokenizer.IdToToken(i)) is { Length: 6 } p
+        && p.StartsWith("<0x", StringComparison.Ordinal) && p[5] == '>');
 
     public void Dispose()
     {

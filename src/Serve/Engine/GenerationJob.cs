@@ -20,7 +20,8 @@ public static class FinishReasons
 /// <summary>What the scheduler reports about a request, in order: text pieces, then one end.</summary>
 public abstract record JobEvent;
 public sealed record TextPiece(string Text) : JobEvent;
-public sealed record JobFinished(string FinishReason, int PromptTokens, IReadOnlyList<int> TokenIds) : JobEvent;
+/// <param name="Text">the whole reply (what the pieces add up to)</param>
+public sealed record JobFinished(string FinishReason, int PromptTokens, IReadOnlyList<int> TokenIds, string Text) : JobEvent;
 public sealed record JobFailed(string Message) : JobEvent;
 
 /// <summary>
@@ -42,6 +43,8 @@ public sealed class GenerationJob
     public required Sampling Sampling { get; init; }
     public required int MaxTokens { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
+    /// <summary>Go on past end-of-sequence tokens up to <see cref="MaxTokens"/> (vLLM's ignore_eos, for load tests).</summary>
+    public bool IgnoreEos { get; init; }
     public CancellationToken Cancellation { get; init; }
 
     public ChannelReader<JobEvent> Events => _events.Reader;

@@ -3,7 +3,14 @@ namespace MultiLora.Serve.Engine;
 /// <param name="MaxBatch">rows decoded together at most (running requests)</param>
 /// <param name="MaxQueue">requests accepted beyond the running ones, waiting for a slot; more are refused (429)</param>
 /// <param name="StepDelay">a pause after every decode step: slows streaming down for demonstrations and UI tests; zero otherwise</param>
-public sealed record SchedulerOptions(int MaxBatch = 16, int MaxQueue = 64, TimeSpan StepDelay = default)
+/// <param name="BatchInvariant">
+/// compute every row of a decode step as it would be computed alone (matrix products one row per batch entry,
+/// attention row by row), so a request's tokens never depend on the batch and equal `multilora generate`'s;
+/// false: one matrix product over all rows and masked attention, which reads each weight once per step instead of once
+/// per row (faster for models whose weights do not fit in cache) but rounds differently, so a greedy token can flip
+/// where two logits are within rounding of each other
+/// </param>
+public sealed record SchedulerOptions(int MaxBatch = 16, int MaxQueue = 64, TimeSpan StepDelay = default, bool BatchInvariant = true)
 {
     public void Validate()
     {

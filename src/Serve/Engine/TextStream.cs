@@ -5,10 +5,13 @@ namespace MultiLora.Serve.Engine;
 /// The final text is what `multilora generate` prints for the same tokens (decoded without special tokens,
 /// trimmed), cut before the first stop string; every piece handed out is a prefix of it, so the streamed
 /// pieces add up to the non-streamed reply. A piece holds back what could still change: trailing whitespace
-/// (trimmed if nothing follows), an incomplete UTF-8 sequence (U+FFFD until its last byte arrives), and an
-/// ending that could be the start of a stop string.
+/// (trimmed if nothing follows), the text of trailing byte tokens (sentencepiece's byte fallback decodes a run
+/// of &lt;0xNN&gt; pieces as a whole: a valid character can turn into U+FFFDs when an invalid byte follows),
+/// an incomplete UTF-8 sequence (U+FFFD until its last byte arrives), and an ending that could be the start of
+/// a stop string.
 /// </summary>
-public sealed class TextStream(Func<IReadOnlyList<int>, string> decode, IReadOnlyList<string> stops)
+/// <param name="isByteToken">whether a token is a byte-fallback piece whose text depends on the bytes around it</param>
+public sealed class TextStream(Func<IReadOnlyList<int>, string> decode, IReadOnlyList<string> stops, Func<int, bool>? isByteToken = null)
 {
     readonly List<int> _tokens = [];
     int _emitted;           // characters of the text already handed out
@@ -30,7 +33,18 @@ public sealed class TextStream(Func<IReadOnlyList<int>, string> decode, IReadOnl
             return (TakeUpTo(Text, Text.Length), true);
         }
         Text = text;
-        return (TakeUpTo(text, Settled(text)), false);
+        return (TakeUpTo(text, Settled(text, Unsettled(text))), false);
+    }
+
+    /// <summary>Where the text of the trailing run of byte tokens starts (the text's length when there is none).</summary>
+    int Unsettled(string text)
+    {
+        if (isByteToken is null) return text.Length;
+        int run = 0;
+        while (run < _tokens.Count && isByteToken(_tokens[^(run + 1)])) run++;
+        if (run == 0) return text.Length;
+        var before = decode(_tokens.Take(_tokens.Count - run).ToList()).TrimStart();
+        return text.StartsWith(before, StringComparison.Ordinal) ? before.Length : _emitted;
     }
 
     /// <summary>The rest of the reply when generation ends without a stop string (end of sequence or length).</summary>
@@ -59,14 +73,14 @@ public sealed class TextStream(Func<IReadOnlyList<int>, string> decode, IReadOnl
         return first;
     }
 
-    /// <summary>How much of <paramref name="text"/> can no longer change.</summary>
-    int Settled(string text)
+    /// <summary>How much of <paramref name="text"/> can no longer change, looking no further than <paramref name="limit"/>.</summary>
+    int Settled(string text, int limit)
     {
-        int end = text.Length;
-        while (end > 0 && (char.IsWhiteSpace(text[end - 1]) || text[end - 1] == '\uFFFD')) end--;
+        int end = limit;
         foreach (var stop in stops)
             for (int k = Math.Min(stop.Length - 1, text.Length); k > 0; k--)
                 if (string.CompareOrdinal(text, text.Length - k, stop, 0, k) == 0) { end = Math.Min(end, text.Length - k); break; }
+        while (end > 0 && (char.IsWhiteSpace(text[end - 1]) || text[end - 1] == '\uFFFD')) end--;
         return Math.Max(end, _emitted);
     }
 }
