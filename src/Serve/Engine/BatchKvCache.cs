@@ -86,10 +86,11 @@ public sealed class BatchKvCache : IKvCache, IDisposable
         var rows = new List<Tensor>(Rows);
         for (int r = 0; r < Rows; r++)
         {
+            // views, no copies: attention over strided keys gives the same bits as over contiguous ones (checked)
             long length = _lengths[r] + 1;   // its cached positions and the one this step appended
-            var k = keys.narrow(0, r, 1).narrow(2, span - length, length).contiguous();
-            var v = values.narrow(0, r, 1).narrow(2, span - length, length).contiguous();
-            rows.Add(nn.functional.scaled_dot_product_attention(q.narrow(0, r, 1).contiguous(), k, v));
+            var k = keys.narrow(0, r, 1).narrow(2, span - length, length);
+            var v = values.narrow(0, r, 1).narrow(2, span - length, length);
+            rows.Add(nn.functional.scaled_dot_product_attention(q.narrow(0, r, 1), k, v));
         }
         return cat(rows, 0);
     }
