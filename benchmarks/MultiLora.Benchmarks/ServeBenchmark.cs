@@ -23,7 +23,9 @@ namespace MultiLora.Benchmarks;
 /// four with a synthetic 32 px image, greedy, ignore_eos so every reply is max-tokens long). Reported per level:
 /// requests, failures, latency and time to first token (p50, p99), output tokens/s over the level's wall time, and
 /// its ratio to concurrency 1; plus the load average, since the machine may be shared.
-/// Usage: serve [--seconds 60] [--levels 1,4,16,64] [--max-tokens 32] [--max-batch 64] [--fast-batching] [--model DIR]
+/// Usage: serve [--seconds 60] [--levels 1,4,16,64] [--max-tokens 32] [--max-batch 64] [--fast-batching] [--threads 1] [--model DIR]
+/// (--threads: libtorch's intra-op threads, 1 by default here: the small model's operations are too small to split, and
+/// on a machine shared with other work idle OpenMP threads spinning for the CPU slow every operation down).
 /// </summary>
 static class ServeBenchmark
 {
@@ -45,6 +47,8 @@ static class ServeBenchmark
         int maxTokens = int.Parse(Option("--max-tokens", "32"), CultureInfo.InvariantCulture);
         int maxBatch = int.Parse(Option("--max-batch", "64"), CultureInfo.InvariantCulture);
         bool fast = args.Contains("--fast-batching");
+        int threads = int.Parse(Option("--threads", "1"), CultureInfo.InvariantCulture);
+        set_num_threads(threads);
         string root = Directory.CreateTempSubdirectory("multilora-serve-bench-").FullName;
         try
         {
@@ -60,7 +64,7 @@ static class ServeBenchmark
             {
                 using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
                 Console.WriteLine($"serving {model} + adapters a1, a2 at {host.BaseAddress} ({(fast ? "fast" : "batch-invariant")} batching, max batch {maxBatch}); " +
-                                  $"{seconds} s per level, {maxTokens} tokens per reply; Environment.ProcessorCount {Environment.ProcessorCount}");
+                                  $"{seconds} s per level, {maxTokens} tokens per reply; {Environment.ProcessorCount} cores, {threads} libtorch thread(s)");
                 RunLevel(http, 2, 5, maxTokens, images);   // warm-up: first calls into libtorch, JIT
                 var results = new List<LevelResult>();
                 foreach (var level in levels)
@@ -70,7 +74,7 @@ static class ServeBenchmark
                     Console.WriteLine(r.Line(results[0].TokensPerSecond));
                 }
                 Console.WriteLine($"peak batch {host.Scheduler.Stats.PeakBatch}, peak adapters in one step {host.Scheduler.Stats.PeakAdaptersInStep}, decode steps {host.Scheduler.Stats.Steps}");
-                Write(results, fast, seconds, maxTokens, maxBatch);
+                Write(results, fast, seconds, maxTokens, maxBatch, threads);
                 return results.Sum(r => r.Failed) == 0 ? 0 : 1;
             }
             finally
@@ -198,7 +202,7 @@ static class ServeBenchmark
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
-    static void Write(List<LevelResult> results, bool fast, int seconds, int maxTokens, int maxBatch)
+    static void Write(List<LevelResult> results, bool fast, int seconds, int maxTokens, int maxBatch, int threads)
     {
         Directory.CreateDirectory(Path.Combine("benchmarks", "results"));
         string file = Path.Combine("benchmarks", "results", $"serve-{(fast ? "fast" : "invariant")}.json");
@@ -208,6 +212,7 @@ static class ServeBenchmark
             ["seconds_per_level"] = seconds,
             ["max_tokens"] = maxTokens,
             ["max_batch"] = maxBatch,
+            ["torch_threads"] = threads,
             ["levels"] = new JsonArray(results.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r)!).ToArray()),
         };
         File.WriteAllText(file, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

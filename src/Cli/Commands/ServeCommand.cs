@@ -29,11 +29,12 @@ static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on /v1/* (default: the MULTILORA_API_KEY environment variable, else none)." };
         var allowLocal = new Option<bool>("--allow-local-images") { Description = "Accept image_url values that are paths (or file: URLs) on this machine." };
         var grace = new Option<double>("--shutdown-timeout") { Description = "Seconds accepted requests may take to finish after SIGINT/SIGTERM.", DefaultValueFactory = _ => 30 };
+        var threads = new Option<int?>("--threads") { Description = "libtorch's intra-op threads (default: one per core). Small models, or a machine shared with other work, often run faster with 1." };
         var fast = new Option<bool>("--fast-batching") { Description = "One matrix product over all rows of a decode step instead of one per row: reads each weight once per step (faster for large models), but a token can then differ from generate's where two logits are within rounding." };
         var stepDelay = new Option<int>("--step-delay-ms") { Description = "Pause after each decode step (demos of streaming on a tiny model).", DefaultValueFactory = _ => 0, Hidden = true };
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat completions, streaming, many LoRA adapters batched together).");
         model.AddTo(cmd);
-        foreach (var o in new Option[] { adapters, name, host, port, maxBatch, maxQueue, apiKey, allowLocal, grace, fast, stepDelay }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { adapters, name, host, port, maxBatch, maxQueue, apiKey, allowLocal, grace, threads, fast, stepDelay }) cmd.Options.Add(o);
         cmd.SetAction(p =>
         {
             var named = (p.GetValue(adapters) ?? []).Select(ParseAdapter).ToList();
@@ -47,6 +48,12 @@ static class ServeCommand
                 ShutdownTimeout: TimeSpan.FromSeconds(p.GetValue(grace)),
                 ConsoleLog: true);
             options.Validate();
+            if (p.GetValue(threads) is { } n)
+            {
+                if (n < 1) throw new ArgumentException($"--threads must be at least 1, got {n}");
+                Core.Runtime.TorchRuntime.EnsureLoaded();
+                TorchSharp.torch.set_num_threads(n);
+            }
             using var session = AnsiConsole.Status().Start("loading model...", _ => LlavaSession.Open(sessionOptions));
             string id = p.GetValue(name) ?? DefaultId(sessionOptions.Source);
             var server = ServeHost.StartAsync(session, id, options, named).GetAwaiter().GetResult();

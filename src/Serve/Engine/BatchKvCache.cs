@@ -88,9 +88,8 @@ public sealed class BatchKvCache : IKvCache, IDisposable
         {
             // views, no copies: attention over strided keys gives the same bits as over contiguous ones (checked)
             long length = _lengths[r] + 1;   // its cached positions and the one this step appended
-            var k = keys.narrow(0, r, 1).narrow(2, span - length, length);
-            var v = values.narrow(0, r, 1).narrow(2, span - length, length);
-            rows.Add(nn.functional.scaled_dot_product_attention(q.narrow(0, r, 1), k, v));
+            var own = new[] { TensorIndex.Slice(r, r + 1), TensorIndex.Colon, TensorIndex.Slice(span - length, span) };   // one view, one call
+            rows.Add(nn.functional.scaled_dot_product_attention(q.narrow(0, r, 1), keys.index(own), values.index(own)));
         }
         return cat(rows, 0);
     }

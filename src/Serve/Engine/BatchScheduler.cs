@@ -28,6 +28,7 @@ public sealed class BatchScheduler : IDisposable
     readonly object _gate = new();
     readonly object _tokenizerGate = new();
     readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _byteTokens = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _tokenTexts = new();
     readonly Queue<GenerationJob> _pending = new();
     readonly Queue<Action> _commands = new();
     readonly SemaphoreSlim _wake = new(0);
@@ -217,6 +218,7 @@ public sealed class BatchScheduler : IDisposable
                 _wake.Wait(TimeSpan.FromMilliseconds(200));
                 continue;
             }
+            var stepStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             try { Step(); }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -225,6 +227,7 @@ public sealed class BatchScheduler : IDisposable
                 _rows.Clear();
                 _cache.Dispose();
             }
+            Stats.Decoded(System.Diagnostics.Stopwatch.GetElapsedTime(stepStarted));
             if (_options.StepDelay > TimeSpan.Zero) Thread.Sleep(_options.StepDelay);
         }
     }
@@ -274,7 +277,9 @@ public sealed class BatchScheduler : IDisposable
                 KvCache? cache = null;
                 try
                 {
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     (row, cache) = Prefill(job);
+                    Stats.Prefilled(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                     if (Accept(row, row.NextToken)) { cache.Dispose(); End(row, null); }
                     else joining.Add((row, cache));
                 }
@@ -305,7 +310,7 @@ public sealed class BatchScheduler : IDisposable
         var device = _session.Device;
         var sampler = job.Sampling.Greedy ? null : new TokenSampler(
             new GenerationOptions(Temperature: job.Sampling.Temperature, TopP: job.Sampling.TopP, Seed: job.Sampling.Seed ?? Random.Shared.NextInt64()), device);
-        var row = new DecodeRow(job, new TextStream(Decode, job.Stop, IsByteToken), sampler, job.PromptIds.Length);
+        var row = new DecodeRow(job, new TextStream(Decode, job.Stop, IsByteToken, TokenText), sampler, job.PromptIds.Length);
         var cache = new KvCache(_layers);
         using var routing = new RowAdapters([job.Adapter], device);
         LoraInjector.SetRowAdapters(_loraModules, routing);
@@ -449,6 +454,9 @@ public sealed class BatchScheduler : IDisposable
     }
 
     string Decode(IReadOnlyList<int> ids) => WithTokenizer(s => s.Tokenizer.Decode(ids, skipSpecialTokens: true));
+
+    /// <summary>A token decoded alone (a pure function of the id: cached).</summary>
+    string TokenText(int id) => _tokenTexts.GetOrAdd(id, i => Decode([i]));
 
     /// <summary>Sentencepiece's byte-fallback pieces ("&lt;0xE2&gt;"): their text depends on the bytes next to them.</summary>
     bool IsByteToken(int id) => _byteTokens.GetOrAdd(id, i => WithTokenizer(s => s.Tokenizer.IdToToken(i)) is { Length: 6 } p

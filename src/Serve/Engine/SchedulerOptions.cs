@@ -33,6 +33,20 @@ public sealed class SchedulerStats
     /// <summary>The most distinct adapters (the base counted as one) in one decode step.</summary>
     public long PeakAdaptersInStep => Interlocked.Read(ref _peakAdapters);
 
+    long _prefillTicks, _decodeTicks, _prefills;
+    /// <summary>Prompts run (prefills) and the model thread's time in them and in decode steps.</summary>
+    public long Prefills => Interlocked.Read(ref _prefills);
+    public TimeSpan PrefillTime => TimeSpan.FromTicks(Interlocked.Read(ref _prefillTicks));
+    public TimeSpan DecodeTime => TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks));
+
+    internal void Prefilled(TimeSpan took)
+    {
+        Interlocked.Increment(ref _prefills);
+        Interlocked.Add(ref _prefillTicks, took.Ticks);
+    }
+
+    internal void Decoded(TimeSpan took) => Interlocked.Add(ref _decodeTicks, took.Ticks);
+
     internal void Step(int rows, int adapters)
     {
         Interlocked.Increment(ref _steps);
