@@ -365,9 +365,16 @@ public sealed class BatchScheduler : IDisposable
         {
             var row = _rows[r];
             row.Position++;
-            row.NextToken = Pick(row, last, greedy, r);
-            if (Accept(row, row.NextToken)) End(row, null);
-            else keep.Add(r);
+            try
+            {
+                row.NextToken = Pick(row, last, greedy, r);
+                if (Accept(row, row.NextToken)) End(row, null);
+                else keep.Add(r);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                End(row, new JobFailed($"generation failed: {e.Message}"));   // this row only: the others go on
+            }
         }
         Shrink(keep);
     }

@@ -64,7 +64,12 @@ public sealed class TextStream(Func<IReadOnlyList<int>, string> decode, IReadOnl
     {
         if (_anchor < 0) return decode(_tokens).TrimStart();
         var window = decode(_tokens.Skip(_anchor).ToList());
-        if (!window.StartsWith(_anchorOwn, StringComparison.Ordinal)) return decode(_tokens).TrimStart();   // a decoder this does not fit
+        if (!window.StartsWith(_anchorOwn, StringComparison.Ordinal))
+        {
+            _anchor = -1;   // a decoder this does not fit: decode everything from here on
+            _anchorText = _anchorOwn = "";
+            return decode(_tokens).TrimStart();
+        }
         var after = window[_anchorOwn.Length..];
         return _anchorText.Length == 0 ? after.TrimStart() : _anchorText + after;
     }
@@ -91,7 +96,7 @@ public sealed class TextStream(Func<IReadOnlyList<int>, string> decode, IReadOnl
     /// <summary>How much of <paramref name="text"/> can no longer change, looking no further than <paramref name="limit"/>.</summary>
     int Settled(string text, int limit)
     {
-        int end = limit;
+        int end = Math.Min(limit, text.Length);
         foreach (var stop in stops)
             for (int k = Math.Min(stop.Length - 1, text.Length); k > 0; k--)
                 if (string.CompareOrdinal(text, text.Length - k, stop, 0, k) == 0) { end = Math.Min(end, text.Length - k); break; }
