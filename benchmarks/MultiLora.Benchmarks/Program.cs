@@ -12,6 +12,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["anchor"] = MultiLora.Benchmarks.Anchor.AnchorBenchmark.Run,
     ["anchor-table"] = MultiLora.Benchmarks.Anchor.AnchorTable.Run,
     ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
+    ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

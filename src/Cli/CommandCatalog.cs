@@ -9,6 +9,7 @@ static class CommandCatalog
     [
         Commands.GenerateCommand.Create(),
         Commands.ChatCommand.Create(),
+        Commands.ServeCommand.Create(),
         Commands.ForwardCommand.Create(),
         Commands.InspectCommand.Create(),
         Commands.QuickstartCommand.Create(),

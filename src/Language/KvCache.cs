@@ -10,7 +10,7 @@ namespace MultiLora.Language;
 /// concatenated the whole cache into a new tensor per layer: an allocation and a copy growing with the length.
 /// Owns its tensors (dispose when generation ends).
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache, IDisposable
 {
     const long MinCapacity = 64;
     readonly Tensor?[] _keys;
@@ -61,6 +61,13 @@ public sealed class KvCache : IDisposable
         }
         Capacity = Math.Max(Capacity, capacity);
         return buffers[layer] = grown;
+    }
+
+    /// <summary>The cached keys and values of <paramref name="layer"/> [B, KVH, T, D]: views of the filled part of the cache's buffers (the caller disposes the views).</summary>
+    public (Tensor Keys, Tensor Values) Layer(int layer)
+    {
+        var keys = _keys[layer] ?? throw new InvalidOperationException($"layer {layer} has nothing cached yet");
+        return (keys.narrow(2, 0, _lengths[layer]), _values[layer]!.narrow(2, 0, _lengths[layer]));
     }
 
     /// <summary>Keeps only the batch rows in <paramref name="rows"/> (finished sequences dropped).</summary>

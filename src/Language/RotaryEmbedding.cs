@@ -81,7 +81,7 @@ public sealed class RotaryEmbedding : IDisposable
                 long size = Math.Max(MinTableLength, t.Cos is null ? needed : Math.Max(needed, 2 * t.Cos.shape[2]));
                 using (var scope = NewDisposeScope())
                 {
-                    var (cos, sin) = Compute(arange(0, size, dtype: ScalarType.Int64, device: device).unsqueeze(0).unsqueeze(0), dtype);
+                    var (cos, sin) = Compute(Ranges.Arange(0, size, device: device).unsqueeze(0).unsqueeze(0), dtype);
                     t.Cos?.Dispose(); t.Sin?.Dispose();
                     _tables[key] = t = (cos.DetachFromDisposeScope(), sin.DetachFromDisposeScope());
                 }

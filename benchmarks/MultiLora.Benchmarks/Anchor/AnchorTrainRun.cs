@@ -31,6 +31,7 @@ public static class AnchorTrainRun
         model.model.language_model.GradientCheckpointing = p.GradientCheckpointing;
         model.train();
         var parameters = trainable.All.Select(t => t.Parameter).ToList();
+#pragma warning disable RS0030 // TorchSharp's AdamW until issue 15's optimizer lands (then the trainer's own)
         using var optimizer = optim.AdamW(parameters, recipe.Optim.Lr, recipe.Optim.Beta1, recipe.Optim.Beta2, recipe.Optim.Eps, recipe.Optim.WeightDecay);
         using var batch = SyntheticBatch.Train(p, device, model.model.vision_tower.parameters().First().dtype);
 
@@ -47,6 +48,7 @@ public static class AnchorTrainRun
                 loss.backward();
                 GradientClipping.ClipTotalNorm(parameters, recipe.Optim.MaxGradNorm);
                 optimizer.step();
+#pragma warning restore RS0030
                 optimizer.zero_grad();
                 using (no_grad()) lastLoss.copy_(loss.detach().reshape(1));
             }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using System.Text.Json.Nodes;
 using MultiLora.Core.Runtime;
 using MultiLora.Llava.Checkpoints;

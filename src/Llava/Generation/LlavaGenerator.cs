@@ -75,7 +75,7 @@ public static class LlavaGenerator
                 if (attention is not null)
                 {
                     var newAttention = cat([attention, ones(b, 1, dtype: ScalarType.Int64, device: device)], 1);
-                    var newPositions = positions!.select(1, -1).unsqueeze(1).add(Scalars.One);
+                    var newPositions = positions!.select(1, -1).unsqueeze(1).add(Scalars.One, Scalars.One);
                     attention.Dispose(); positions.Dispose();
                     attention = newAttention.DetachFromDisposeScope();
                     positions = newPositions.DetachFromDisposeScope();

@@ -103,7 +103,7 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
         var isImage = inputIds.eq(Scalars.Of((long)Config.ImageTokenId));                                       // [B, T]
         // the placeholder id may lie outside the vocabulary (LLaVA's -200): embed a harmless id there
         var embeds = model.language_model.embed_tokens.call(inputIds.masked_fill(isImage, Scalars.Of(0L))); // [B, T, hidden]
-        long placeholders = imageTokens ?? isImage.sum().ToInt64();
+        long placeholders = imageTokens ?? isImage.sum().item<long>();
         if (pixels is null)
         {
             if (placeholders != 0)
@@ -121,14 +121,14 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
 
     /// <summary>Logits [B, T, vocab] for ids [B, T] and optional pixels [N, 3, H, W].</summary>
     /// <param name="imageTokens">see <see cref="Embed"/></param>
-    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null, long? imageTokens = null)
+    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, IKvCache? cache = null, long? imageTokens = null)
     {
         using var scope = NewDisposeScope();
         return lm_head.call(HiddenStates(inputIds, pixels, positions, mask, cache, imageTokens)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The decoder's output [B, T, hidden] (after the final norm), before the LM head: what a loss over some positions only needs.</summary>
-    public Tensor HiddenStates(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null, long? imageTokens = null)
+    public Tensor HiddenStates(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, IKvCache? cache = null, long? imageTokens = null)
     {
         using var scope = NewDisposeScope();
         // decoding after a prefill: the ids are the model's own tokens, all inside the vocabulary, embedded as they
@@ -137,5 +137,17 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
             ? model.language_model.embed_tokens.call(inputIds)
             : Embed(inputIds, pixels, imageTokens);
         return model.language_model.Forward(embeds, positions, mask, cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Logits for generated tokens only (a decode step after the prompt's prefill): every id is embedded as a
+    /// token, an image placeholder id too, as transformers does when no pixels are given. Why not <see cref="Forward"/>:
+    /// a model may generate its own placeholder id, and a server must not fail the whole batch on it.
+    /// </summary>
+    public Tensor ForwardTokens(Tensor inputIds, Tensor positions, Tensor? mask, IKvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.language_model.Forward(model.language_model.embed_tokens.call(inputIds), positions, mask, cache);
+        return lm_head.call(hidden).MoveToOuterDisposeScope();
     }
 }

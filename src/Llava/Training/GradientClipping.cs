@@ -7,9 +7,8 @@ namespace MultiLora.Llava.Training;
 /// <summary>
 /// clip_grad_norm_ that leaves the norm on the device. TorchSharp's nn.utils.clip_grad_norm_ returns a double, so
 /// it reads the norm back every step, a host synchronisation that stalls a GPU's queue; PyTorch's own returns a
-/// tensor. Same arithmetic as libtorch's torch::nn::utils::clip_grad_norm_ (2-norm of each gradient in its dtype,
-/// 2-norm of their stack, coef = max_norm / (norm + 1e-6) clamped at 1, gradients multiplied in place), so the
-/// clipped gradients are the same bits.
+/// tensor. PyTorch's arithmetic (2-norm of each gradient in its dtype, 2-norm of their stack, coef = max_norm /
+/// (norm + 1e-6) clamped at 1, gradients multiplied in place).
 /// </summary>
 public static class GradientClipping
 {
@@ -24,9 +23,8 @@ public static class GradientClipping
         using var _ = no_grad();
         var norms = grads.Select(g => g.norm(2f)).ToList();
         var total = norms.Count == 1 ? norms[0] : stack(norms).norm(2f);
-        // max_norm / (total + eps) as ATen's Scalar / Tensor operator computes it: a filled tensor divided by the other
-        var coef = empty_like(total).fill_(Scalars.Of(maxNorm)).div_(total.add(Scalars.Of(Epsilon)));
-        var clamped = coef.clamp_max(Scalars.One);
+        // max_norm / (total + eps) as torch.nn.utils.clip_grad_norm_ computes it (Tensor.__rtruediv__: reciprocal * max)
+        var clamped = total.add(Scalars.Of(Epsilon), Scalars.One).reciprocal_().mul_(Scalars.Of(maxNorm)).clamp_max_(Scalars.One);
         foreach (var g in grads) g.mul_(clamped);   // a 0-d float32 factor, as libtorch multiplies (no rounding to the grad's dtype first)
         return total.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Language;
 using static TorchSharp.torch;
 
@@ -17,7 +18,7 @@ public sealed class DecodeFastPathTests
         foreach (var (start, length) in new[] { (0L, 7L), (5L, 1L), (300L, 40L), (3L, 2L) })   // 300 grows the 256-position table
         {
             var (cos, sin) = rope.Range(start, length, CPU, dtype);
-            var (cosRef, sinRef) = rope.Tables(arange(start, start + length, dtype: ScalarType.Int64).unsqueeze(0), dtype);
+            var (cosRef, sinRef) = rope.Tables(Ranges.Arange(start, start + length).unsqueeze(0), dtype);
             Assert.True(Identical(cos, cosRef) && Identical(sin, sinRef), $"{dtype} positions {start}..{start + length - 1}");
         }
     }
