@@ -13,12 +13,21 @@ public sealed class EndpointEvalTests
     {
         Directory.CreateDirectory(Path.Combine(root, "pope", "val2014"));
         File.Copy(Fixture.Path("image.png"), Path.Combine(root, "pope", "val2014", "square.png"));
-        File.WriteAllLines(Path.Combine(root, "pope", "coco_pope_random.json"),
+        // LLaVA's layout: the combined question file, and POPE's label file in pope/coco.
+        Directory.CreateDirectory(Path.Combine(root, "pope", "coco"));
+        File.WriteAllLines(Path.Combine(root, "pope", "coco", "coco_pope_random.json"),
         [
             """{"question_id": 1, "image": "square.png", "text": "Is there a square in the image?", "label": "yes"}""",
             """{"question_id": 2, "image": "square.png", "text": "Is there a dog in the image?", "label": "no"}""",
             """{"question_id": 3, "image": "square.png", "text": "Is the square red?", "label": "yes"}""",
             """{"question_id": 4, "image": "missing.png", "text": "Is there a cat in the image?", "label": "no"}""",
+        ]);
+        File.WriteAllLines(Path.Combine(root, "pope", "llava_pope_test.jsonl"),
+        [
+            """{"question_id": 1, "image": "square.png", "text": "Is there a square in the image?", "category": "random"}""",
+            """{"question_id": 2, "image": "square.png", "text": "Is there a dog in the image?", "category": "random"}""",
+            """{"question_id": 3, "image": "square.png", "text": "Is the square red?", "category": "random"}""",
+            """{"question_id": 4, "image": "missing.png", "text": "Is there a cat in the image?", "category": "random"}""",
         ]);
         string image = Convert.ToBase64String(File.ReadAllBytes(Fixture.Path("image.png")));
         Directory.CreateDirectory(Path.Combine(root, "mmbench"));

@@ -62,7 +62,7 @@ public sealed partial class ShutdownTests
 
             Assert.Equal(0, kill(process.Id, signal));
             // new requests are refused (503 while the listener closes, then no connection at all)
-            await BackPressureTests.WaitUntil(() => Refused(url), TimeSpan.FromSeconds(20));
+            await BackPressureTests.WaitUntil(() => Refused(url), TimeSpan.FromSeconds(60));
 
             string rest = await stream.ReadToEndAsync();
             Assert.EndsWith("data: [DONE]", rest.Trim());
@@ -88,6 +88,7 @@ public sealed partial class ShutdownTests
             return status == 503;
         }
         catch (HttpRequestException) { return true; }   // the listener is closed
+        catch (TaskCanceledException) { return false; }  // no answer within 5 s (a loaded machine): ask again
     }
 
     [GeneratedRegex(@"http://127\.0\.0\.1:\d+(?=/v1)")]
