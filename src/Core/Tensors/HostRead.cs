@@ -9,14 +9,19 @@ namespace MultiLora.Core.Tensors;
 public static class HostRead
 {
     static long _count;
+    [ThreadStatic] static long _threadCount;
 
     /// <summary>Reads made so far in this process.</summary>
     public static long Count => Interlocked.Read(ref _count);
+
+    /// <summary>Reads made so far on the calling thread (a training loop's own, whatever else the process runs).</summary>
+    public static long ThreadCount => _threadCount;
 
     /// <summary>The values of a float tensor of any shape, as float32, in one transfer.</summary>
     public static float[] Floats(Tensor t)
     {
         Interlocked.Increment(ref _count);
+        _threadCount++;
         using var scope = NewDisposeScope();
         return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
     }
@@ -25,6 +30,7 @@ public static class HostRead
     public static long[] Longs(Tensor t)
     {
         Interlocked.Increment(ref _count);
+        _threadCount++;
         using var scope = NewDisposeScope();
         return t.detach().to(ScalarType.Int64).cpu().contiguous().data<long>().ToArray();
     }

@@ -19,9 +19,9 @@ public sealed class HostSideTests
             pending.AddMicroLoss(tensor(micro[2 * step + 1]), [$"s{step}b"]);
             pending.CloseStep(step == 1 ? null : tensor(10f + step), payload: step);
         }
-        long readsBefore = HostRead.Count;
+        long readsBefore = HostRead.ThreadCount;
         var reads = pending.ReadAll();
-        Assert.Equal(readsBefore + 1, HostRead.Count);
+        Assert.Equal(readsBefore + 1, HostRead.ThreadCount);
         Assert.Equal(0, pending.Count);
         Assert.Equal([0, 1, 2], reads.Select(r => (int)r.Payload!));
         Assert.Equal((2.5 + 3.25) / 2, reads[0].Loss);

@@ -32,6 +32,20 @@ public sealed class TrainRecipe
     public int SaveEvery { get; set; }
     public int LogEvery { get; set; } = 1;
     /// <summary>
+    /// Read the steps' losses and gradient norms back from the device every N steps, in one transfer (and always before
+    /// an evaluation, a checkpoint and at the end); NaN/inf is caught there. Each read makes the host wait for a GPU's
+    /// queue to drain, so a GPU run reads every 10 steps unless told; on the CPU a read costs nothing and every step is
+    /// read (the progress display and metrics.jsonl show a step only once it is read). null: 1 on the CPU, 10 elsewhere.
+    /// </summary>
+    public int? ReadEvery { get; set; }
+
+    public int EffectiveReadEvery(TorchSharp.torch.Device device) => ReadEvery switch
+    {
+        null => device.type == TorchSharp.DeviceType.CPU ? 1 : 10,
+        < 1 => throw new InvalidDataException($"read_every {ReadEvery} must be at least 1"),
+        { } n => n,
+    };
+    /// <summary>
     /// When the native heap's free pages go back to the kernel: auto (when resident memory outgrows what a step
     /// needs by a quarter) | step (after every step) | never. Without releases glibc keeps what each step frees and
     /// resident memory climbs over a run (see NativeHeap, HeapReleasePolicy; measured costs in the README).
