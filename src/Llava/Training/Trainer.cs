@@ -248,7 +248,9 @@ public sealed class Trainer
         double value = loss.item<float>();
         if (double.IsNaN(value) || double.IsInfinity(value))
             throw new TrainingDivergedException($"step {step + 1}: loss is {value} on the batch of {string.Join(", ", batch.Samples.Select(s => s.Origin).Take(8))}");
-        loss.DividedBy(_r.GradAccum).backward();
+        // a text-only batch in stage 1 reaches no trained parameter (the projector sees no image): no gradient, so
+        // this micro-batch moves nothing, as PyTorch leaves a parameter without a gradient (backward would refuse it)
+        if (loss.requires_grad) loss.DividedBy(_r.GradAccum).backward();
         return value;
     }
 

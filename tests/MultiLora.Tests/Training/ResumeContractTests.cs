@@ -29,15 +29,18 @@ public sealed class ResumeContractTests : IDisposable
 
     [Theory]
     [InlineData("qlora")]
-    [InlineData("stage1")]                  // projector only: a text-only step updates nothing at all
+    [InlineData("stage1")]                  // projector only: the text-only step 6 reaches no trained parameter at all
     [InlineData("stage1-captions")]         // no text mixing
     [InlineData("lora-captions")]           // no text mixing
-    [InlineData("lora-grad-accum")]         // 2 micro-batches per step, of either modality
+    [InlineData("lora-grad-accum")]         // 2 micro-batches of 2 per step, of either modality
     [InlineData("lora-checkpointing")]      // gradient checkpointing, LoRA dropout on (the RNG is part of the state)
     public void ResumedFromCheckpoints_EndsByteIdentical(string variant)
     {
-        const int steps = 5;
-        ResumeContract.AssertResumesExactly(name => Recipe(variant, steps, name), variant, [1, 2, 3]);
+        const int steps = 7;
+        string straight = ResumeContract.AssertResumesExactly(name => Recipe(variant, steps, name), variant, [3, 5]);
+        // with these data and batches of 4, step 6 is text-only: checkpoint 5 is resumed into it
+        if (!variant.EndsWith("-captions", StringComparison.Ordinal) && variant != "lora-grad-accum")
+            Assert.Contains(5, ResumeContract.FollowedByTextOnlyStep(straight, steps - 1));
     }
 
     TrainRecipe Recipe(string variant, int steps, string name)
