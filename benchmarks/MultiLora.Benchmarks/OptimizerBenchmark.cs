@@ -42,17 +42,17 @@ static class OptimizerBenchmark
             foreach (var method in methods)
                 rows.AddRange(Measure(modelDir, method, rounds));
 
-            Console.WriteLine("run                               steps  ms/step (min-max)        minor faults/step   step peak above start (MiB)");
+            Console.WriteLine("run                               steps  wall ms/step (min-max)   CPU ms/step   minor faults/step   step peak above start (MiB)");
             foreach (var (run, samples) in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{run,-33} {samples.Count,5}  {samples.Average(s => s.Ms),7:0} ({samples.Min(s => s.Ms):0}-{samples.Max(s => s.Ms):0}){"",6} {samples.Average(s => s.Faults),10:0}  {samples.Average(s => s.PeakMiB),12:0} (max {samples.Max(s => s.PeakMiB):0})"));
+                    $"{run,-33} {samples.Count,5}  {samples.Average(s => s.Ms),7:0} ({samples.Min(s => s.Ms):0}-{samples.Max(s => s.Ms):0}){"",4} {samples.Average(s => s.CpuMs),9:0}   {samples.Average(s => s.Faults),10:0}  {samples.Average(s => s.PeakMiB),12:0} (max {samples.Max(s => s.PeakMiB):0})"));
             Console.WriteLine($"load average at the end {LoadAverage()}");
             return 0;
         }
         finally { Directory.Delete(root, true); }
     }
 
-    sealed record Sample(double Ms, long Faults, double PeakMiB);
+    sealed record Sample(double Ms, double CpuMs, long Faults, double PeakMiB);
 
     static List<(string, List<Sample>)> Measure(string modelDir, string method, int rounds)
     {
@@ -109,11 +109,19 @@ static class OptimizerBenchmark
         MemoryProbe.StartWindow();
         long start = MemoryProbe.ResidentBytes();
         long faults = MinorFaults();
+        var cpu = CpuTime();
         var clock = Stopwatch.StartNew();
         step();
         clock.Stop();
         long after = MinorFaults();
-        return new Sample(clock.Elapsed.TotalMilliseconds, after - faults, (MemoryProbe.WindowPeakBytes() - start) / 1048576.0);
+        return new Sample(clock.Elapsed.TotalMilliseconds, (CpuTime() - cpu).TotalMilliseconds, after - faults, (MemoryProbe.WindowPeakBytes() - start) / 1048576.0);
+    }
+
+    /// <summary>CPU time of the whole process (all threads): less sensitive than wall time to other processes on the cores.</summary>
+    static TimeSpan CpuTime()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
     }
 
     /// <summary>The process's minor page faults so far (field 10 of /proc/self/stat, counted after the command name).</summary>

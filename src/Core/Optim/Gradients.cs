@@ -14,10 +14,10 @@ namespace MultiLora.Core.Optim;
 public static class Gradients
 {
     /// <summary>
-    /// torch.nn.utils.clip_grad_norm_(parameters, maxNorm) as libtorch computes it: total = 2-norm of the stacked
-    /// per-gradient 2-norms; every gradient is multiplied by min(maxNorm / (total + 1e-6), 1). Returns the total
-    /// before clipping (0 when no parameter has a gradient). A NaN/infinite total propagates into the gradients,
-    /// as in torch: check the returned value before stepping.
+    /// torch.nn.utils.clip_grad_norm_(parameters, maxNorm): total = 2-norm of the stacked per-gradient 2-norms; every
+    /// gradient is multiplied by min(maxNorm / (total + 1e-6), 1) (computed as torch does: (total + 1e-6).reciprocal()
+    /// * maxNorm, clamped, as a tensor). Returns the total before clipping (0 when no parameter has a gradient). A
+    /// NaN/infinite total propagates into the gradients, as in torch: check the returned value before stepping.
     /// </summary>
     public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
@@ -53,9 +53,9 @@ public static class Gradients
 
     static Tensor TotalNorm(List<Tensor> grads)
     {
-        // p is passed as a float to native code (no managed Scalar); one gradient: its norm, as libtorch does
-        var norms = grads.Select(g => g.norm(2f)).ToList();
-        return norms.Count == 1 ? norms[0] : stack(norms).norm(2f);
+        // p goes to native code as a float (no managed Scalar). Python's clip_grad_norm_ stacks even a single norm
+        // (libtorch's C++ one returns it as is: the two can differ in the last bit there)
+        return stack(grads.Select(g => g.norm(2f))).norm(2f);
     }
 
     static double ToDouble(Tensor t)

@@ -95,8 +95,8 @@ public sealed class LoraFixtureTests
         manual_seed(7);
         LoraInjector.Apply(model, new LoraConfig { R = 8, Alpha = 16 });
         foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.Contains(".lora_", StringComparison.Ordinal);
-        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = optim.AdamW(parameters, lr: 1e-2);
+        var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        using var optimizer = new MultiLora.Core.Optim.AdamW([new MultiLora.Core.Optim.AdamWGroup(parameters, Lr: 1e-2)]);
         var ids = Oracle.Load("train_input_ids");
         var labels = Oracle.Load("train_labels");
         var pixels = Oracle.Load("pixel_values");
@@ -104,10 +104,10 @@ public sealed class LoraFixtureTests
         for (int step = 0; step < 40; step++)
         {
             using var stepScope = NewDisposeScope();
-            optimizer.zero_grad();
             var loss = CausalLmLoss.Compute(model.Forward(ids, pixels), labels);
             loss.backward();
-            optimizer.step();
+            optimizer.Step();
+            MultiLora.Core.Optim.Gradients.SetToNone(parameters.Select(p => p.parameter));
             losses.Add(loss.item<float>());
         }
         return losses;

@@ -30,8 +30,7 @@ public sealed class KilledProcessResumeTests : IDisposable
             Assert.False(run.Process.HasExited, $"the run ended before checkpoint {KillAfterCheckpoint}: {run.Output}");
             Thread.Sleep(20);
         }
-        using (var kill = Process.Start("kill", ["-KILL", run.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            kill.WaitForExit();
+        Assert.Equal(0, Kill(run.Process.Id, SigKill));
         Assert.Equal(128 + 9, run.WaitForExitCode());   // died of SIGKILL
         Assert.False(Directory.Exists(Path.Combine(killed, "final")), "the killed run finished before the kill: nothing was tested");
 
@@ -39,6 +38,12 @@ public sealed class KilledProcessResumeTests : IDisposable
         string adapter = Path.Combine("final", "adapter_model.safetensors");
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, adapter)), File.ReadAllBytes(Path.Combine(killed, adapter)));
     }
+
+    const int SigKill = 9;
+
+    /// <summary>kill(2): the signal itself, as `kill -9` sends it (no shell, no procps needed).</summary>
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Kill(int pid, int signal);
 
     /// <summary>The tiny LoRA recipe of TinyTrainingWorkspace as a YAML file, writing to <paramref name="output"/>.</summary>
     string Recipe(string output)
