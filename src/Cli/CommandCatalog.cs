@@ -9,6 +9,7 @@ static class CommandCatalog
     [
         Commands.GenerateCommand.Create(),
         Commands.ChatCommand.Create(),
+        Commands.ServeCommand.Create(),
         Commands.ForwardCommand.Create(),
         Commands.InspectCommand.Create(),
         Commands.QuickstartCommand.Create(),
@@ -18,5 +19,8 @@ static class CommandCatalog
         Commands.QuantizeCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
+        Commands.SweepCommands.Create(),
+        Commands.RunsCommands.Create(),
+        Commands.RunsCommands.Report(),
     ];
 }

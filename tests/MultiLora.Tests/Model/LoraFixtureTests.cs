@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Llava.Model;
 using MultiLora.Llava.Training;
@@ -59,7 +60,7 @@ public sealed class LoraFixtureTests
             Assert.True(rel <= 1e-4, $"{matrix} gradient relative error {rel:E2}");
         }
         double total = Math.Sqrt(named.Where(kv => kv.Key.Contains(".lora_", StringComparison.Ordinal))
-            .Sum(kv => kv.Value.grad!.pow(2).sum().item<float>()));
+            .Sum(kv => kv.Value.grad!.pow(Scalars.Of(2L)).sum().item<float>()));
         double expectedNorm = Oracle.Load("lora_grad_norm_total").item<float>();
         Assert.True(Math.Abs(total - expectedNorm) / expectedNorm <= 1e-4, $"grad norm {total} vs peft {expectedNorm}");
     }
