@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["load"] = MultiLora.Benchmarks.LoadBenchmark.Run,
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
+    ["optimizer"] = MultiLora.Benchmarks.OptimizerBenchmark.Run,
     ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
     ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
 };
