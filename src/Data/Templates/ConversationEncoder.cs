@@ -42,7 +42,7 @@ public sealed class ConversationEncoder : IConversationEncoder
     public EncodedSample Encode(Conversation conversation)
     {
         var rendered = Render(conversation);
-        var tokens = _tokenizer.EncodeWithSpans(rendered.Text, addBos: true);
+        var tokens = _tokenizer.EncodeWithSpans(rendered.Text, addSpecialTokens: true);
         var ids = new List<int>(tokens.Length + _imageTokensPerImage);
         var labels = new List<int>(ids.Capacity);
         var imageStart = -1;

@@ -91,7 +91,7 @@ public sealed class LlavaSession : IDisposable
     /// <summary>Token ids of a raw prompt string, each "&lt;image&gt;" expanded to <see cref="ImageTokens"/> copies.</summary>
     public int[] PromptIds(string prompt)
     {
-        var ids = Tokenizer.Encode(prompt, addBos: true);
+        var ids = Tokenizer.Encode(prompt, addSpecialTokens: true);
         int imageId = Model.Config.ImageTokenId;
         if (!ids.Contains(imageId)) return ids;
         var expanded = new List<int>(ids.Length + ImageTokens);
