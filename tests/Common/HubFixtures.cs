@@ -32,6 +32,32 @@ public static class HubFixtures
         }
     }
 
+    /// <summary>
+    /// The named tokenizer with "&lt;image&gt;" added as a special token after its vocabulary (LLaVA needs the
+    /// placeholder as one token), as a model folder would hold it; extracted once per process.
+    /// </summary>
+    public static string TokenizerDirWithImageToken(string name)
+    {
+        lock (Extracted)
+        {
+            var key = name + "+image";
+            if (Extracted.TryGetValue(key, out var ready)) return ready;
+            var source = TokenizerDir(name);
+            var dir = Directory.CreateTempSubdirectory($"multilora-hub-{name}-image-").FullName;
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(System.IO.Path.Combine(source, "tokenizer.json")))!;
+            var added = json["added_tokens"]!.AsArray();
+            var next = Math.Max(added.Max(t => t!["id"]!.GetValue<int>()), json["model"]!["vocab"]!.AsObject().Max(p => p.Value!.GetValue<int>())) + 1;
+            added.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = next, ["content"] = "<image>", ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+            });
+            File.WriteAllText(System.IO.Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            File.Copy(System.IO.Path.Combine(source, "tokenizer_config.json"), System.IO.Path.Combine(dir, "tokenizer_config.json"));
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
+            return Extracted[key] = dir;
+        }
+    }
+
     /// <summary>One reference string: ids with and without special tokens, and HF's decodes.</summary>
     public sealed record TokenizerCase(string Text, int[] IdsSpecial, int[] Ids, string Decoded, string DecodedSkip);
 

@@ -370,12 +370,12 @@ public sealed class JinjaTemplate
 
         /// <summary>
         /// A value joined to a string with + or ~, as the hub Jinja does it (JavaScript's toString of the raw value):
-        /// a list becomes its items joined by ",", a mapping "[object Map]". Templates meant for string contents
+        /// a list becomes its items' text joined by ",", a mapping "[object Map]". Templates meant for string contents
         /// given content parts print them this way in the hub's rendering, so they must here too.
         /// </summary>
         static string ConcatText(object? v) => v switch
         {
-            List<object?> l => string.Join(",", l.Select(ConcatText)),
+            List<object?> l => string.Join(",", l.Select(ToText)), // each item's own toString: JSON for lists and mappings
             OrderedDictionary<string, object?> or JinjaNamespace => "[object Map]",
             _ => ToText(v),
         };
@@ -399,13 +399,13 @@ public sealed class JinjaTemplate
                 long Int(object? v) => v is long l ? l : v is bool t ? (t ? 1 : 0) : 0;
                 return op switch
                 {
-                    "+" => floating ? a + c : Int(left) + Int(right),
-                    "-" => floating ? a - c : Int(left) - Int(right),
-                    "*" => floating ? a * c : Int(left) * Int(right),
+                    "+" => floating ? a + c : (object)(Int(left) + Int(right)),
+                    "-" => floating ? a - c : (object)(Int(left) - Int(right)),
+                    "*" => floating ? a * c : (object)(Int(left) * Int(right)),
                     "/" => a / c,
-                    "//" => floating ? Math.Floor(a / c) : c == 0 ? throw new InvalidOperationException("integer division by zero") : (long)Math.Floor(a / c),
-                    "%" => floating ? a % c : c == 0 ? throw new InvalidOperationException("integer modulo by zero") : Int(left) % Int(right),
-                    "**" => floating || c < 0 ? Math.Pow(a, c) : (long)Math.Pow(a, c),
+                    "//" => floating ? Math.Floor(a / c) : c == 0 ? throw new InvalidOperationException("integer division by zero") : (object)(long)Math.Floor(a / c),
+                    "%" => floating ? a % c : c == 0 ? throw new InvalidOperationException("integer modulo by zero") : (object)(Int(left) % Int(right)),
+                    "**" => floating || c < 0 ? Math.Pow(a, c) : (object)(long)Math.Pow(a, c),
                     "<" => a < c,
                     ">" => a > c,
                     "<=" => a <= c,

@@ -119,6 +119,8 @@ public sealed class ReplaceDecoder(ISplitPattern pattern, string content) : ITok
 
 public sealed class SequenceDecoder(IReadOnlyList<ITokenDecoder> steps) : ITokenDecoder
 {
+    public bool Contains<T>() where T : ITokenDecoder => steps.Any(s => s is T || s is SequenceDecoder inner && inner.Contains<T>());
+
     public List<string> DecodeChain(List<string> tokens)
     {
         foreach (var step in steps) tokens = step.DecodeChain(tokens);

@@ -21,6 +21,8 @@ public sealed class HubTokenizer : IModelTokenizer
     readonly bool _cleanUp;
 
     public string Source { get; }
+    /// <summary>Whether tokens are byte-level strings ("Ġthe"), which read as text only once decoded.</summary>
+    public bool IsByteLevel => _pipeline.Decoder is ByteLevelDecoder || _pipeline.Decoder is SequenceDecoder s && s.Contains<ByteLevelDecoder>();
     public int VocabSize { get; }
     public int? BosId { get; }
     public int EosId { get; }

@@ -1,3 +1,4 @@
+using MultiLora.Data.Templates;
 using MultiLora.Core.Runtime;
 
 namespace MultiLora.Llava.Training.Recipes;
@@ -75,7 +76,12 @@ public sealed class TrainRecipe
     /// <summary>Stage 1 always trains the projector alone (LLaVA's feature alignment).</summary>
     public TrainMethod EffectiveMethod => Stage == 1 ? TrainMethod.Projector : ParsedMethod;
 
-    public string EffectiveTemplate => Template ?? (Stage == 1 ? "plain" : "vicuna_v1");
+    /// <summary>
+    /// The template training uses: the recipe's; else stage 1's plain (captions only); else the model's own
+    /// chat_template when its tokenizer folder has one; else LLaVA-1.5's vicuna_v1.
+    /// </summary>
+    public string EffectiveTemplate(string tokenizerDir) => Template ?? (Stage == 1 ? "plain"
+        : ChatTemplateFiles.Find(tokenizerDir) is not null ? JinjaChatTemplate.CheckpointName : "vicuna_v1");
 
     /// <summary>
     /// Mixed precision as peft + transformers users get it: under a bf16/fp16 <see cref="Dtype"/> the trained
