@@ -17,7 +17,7 @@ public sealed class TrainRecipe
     /// <summary>1 = feature alignment (projector only, plain template); 2 = instruction tuning.</summary>
     public int Stage { get; set; } = 2;
     public string Method { get; set; } = "lora";
-    /// <summary>Conversation template; null: plain for stage 1, vicuna_v1 for stage 2.</summary>
+    /// <summary>Conversation template; null: plain for stage 1; for stage 2 the model's chat_template, else vicuna_v1.</summary>
     public string? Template { get; set; }
     public LoraSection Lora { get; set; } = new();
     public QuantSection Quant { get; set; } = new();
