@@ -20,7 +20,7 @@ public static class BuiltInModel
         string tokenizer = Directory.CreateTempSubdirectory("multilora-tokenizer-").FullName;
         try
         {
-            WriteTokenizer(tokenizer);
+            WriteTokenizerFiles(tokenizer);
             return Write(dir, preset.ToConfig(), seed, tokenizer);
         }
         finally { Directory.Delete(tokenizer, true); }
@@ -58,7 +58,8 @@ public static class BuiltInModel
         }
     }
 
-    static void WriteTokenizer(string dir)
+    /// <summary>The built-in tokenizer's files (tokenizer.model, tokenizer.json, tokenizer_config.json) into a folder.</summary>
+    public static void WriteTokenizerFiles(string dir)
     {
         var assembly = typeof(BuiltInModel).Assembly;
         foreach (var file in new[] { "tokenizer.model", "tokenizer.json", "tokenizer_config.json" })

@@ -36,6 +36,27 @@ public class HubTokenizerReferenceTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// Llama 3 and Qwen run through <c>ByteLevelFastPath</c>; wrapping their pre-tokenizer in one more Sequence
+    /// sends them through the general component chain, which must give the same ids.
+    /// </summary>
+    [Theory]
+    [InlineData("llama3")]
+    [InlineData("qwen3")]
+    public void GeneralComponentChain_GivesTheIdsOfTheByteLevelFastPath(string name)
+    {
+        using var dir = Fixture.Temp();
+        var source = HubFixtures.TokenizerDir(name);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, "tokenizer.json")))!;
+        var pre = json["pre_tokenizer"]!.DeepClone();
+        json["pre_tokenizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "Sequence", ["pretokenizers"] = new System.Text.Json.Nodes.JsonArray(pre) };
+        File.WriteAllText(dir.File("tokenizer.json"), json.ToJsonString());
+        File.Copy(Path.Combine(source, "tokenizer_config.json"), dir.File("tokenizer_config.json"));
+        var general = TokenizerLoader.Load(dir.Path);
+        foreach (var c in HubFixtures.TokenizerCases(name))
+            Assert.True(c.Ids.SequenceEqual(general.Encode(c.Text, addSpecialTokens: false)), $"ids of {Show(c.Text)}");
+    }
+
     static string Show(object o)
     {
         var s = o.ToString()!;

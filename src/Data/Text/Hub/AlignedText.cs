@@ -11,19 +11,21 @@ namespace MultiLora.Data.Text.Hub;
 public sealed class AlignedText
 {
     public string Text { get; }
+    // Ranges of the chars; a slice shares its parent's arrays from _offset on (pieces are many and short).
     readonly int[] _starts;
     readonly int[] _ends;
+    readonly int _offset;
     /// <summary>Where this piece starts in the original text (tokenizers' offsets_original().0).</summary>
     public int OriginalStart { get; }
 
-    AlignedText(string text, int[] starts, int[] ends, int originalStart)
+    AlignedText(string text, int[] starts, int[] ends, int originalStart, int offset = 0)
     {
-        Text = text; _starts = starts; _ends = ends; OriginalStart = originalStart;
+        Text = text; _starts = starts; _ends = ends; OriginalStart = originalStart; _offset = offset;
     }
 
     public int Length => Text.Length;
-    public int StartOf(int i) => _starts[i];
-    public int EndOf(int i) => _ends[i];
+    public int StartOf(int i) => _starts[_offset + i];
+    public int EndOf(int i) => _ends[_offset + i];
 
     /// <summary>original[start..end) as it is: char i covers [start + i, start + i + 1).</summary>
     public static AlignedText FromOriginal(string original, int start, int end)
@@ -38,36 +40,39 @@ public sealed class AlignedText
     /// <summary>The range of the original that chars [from, to) came from (empty at the first char's start when they cover nothing).</summary>
     public (int Start, int End) OriginalRange(int from, int to)
     {
-        if (from >= to) return from < Length ? (_starts[from], _starts[from]) : (OriginalEnd, OriginalEnd);
+        if (from >= to) return from < Length ? (StartOf(from), StartOf(from)) : (OriginalEnd, OriginalEnd);
         int s = int.MaxValue, e = int.MinValue;
-        for (var i = from; i < to; i++)
+        for (var i = _offset + from; i < _offset + to; i++)
         {
             if (_starts[i] == _ends[i]) continue; // an added char covers nothing
             s = Math.Min(s, _starts[i]);
             e = Math.Max(e, _ends[i]);
         }
-        return s == int.MaxValue ? (_starts[from], _starts[from]) : (s, e);
+        return s == int.MaxValue ? (StartOf(from), StartOf(from)) : (s, e);
     }
 
-    int OriginalEnd => Length == 0 ? OriginalStart : _ends[^1];
+    int OriginalEnd => Length == 0 ? OriginalStart : EndOf(Length - 1);
 
     public AlignedText Slice(int from, int to)
     {
         var n = to - from;
-        return new AlignedText(Text.Substring(from, n), _starts.AsSpan(from, n).ToArray(), _ends.AsSpan(from, n).ToArray(),
-                               n > 0 ? _starts[from] : OriginalStart);
+        return new AlignedText(Text.Substring(from, n), _starts, _ends, n > 0 ? StartOf(from) : OriginalStart, _offset + from);
     }
+
+    /// <summary>The same alignment with each char replaced one for one (a byte-level mapping of ASCII text).</summary>
+    public AlignedText WithSameLengthText(string text) =>
+        text.Length == Length ? new AlignedText(text, _starts, _ends, OriginalStart, _offset) : throw new ArgumentException("text must keep the length");
 
     /// <summary><paramref name="prefix"/> in front, covering nothing (tokenizers aligns it to the first char; the range is empty either way).</summary>
     public AlignedText Prepend(string prefix)
     {
-        var at = Length > 0 ? _starts[0] : OriginalStart;
+        var at = Length > 0 ? StartOf(0) : OriginalStart;
         var starts = new int[prefix.Length + Length];
         var ends = new int[starts.Length];
         Array.Fill(starts, at, 0, prefix.Length);
         Array.Fill(ends, at, 0, prefix.Length);
-        _starts.CopyTo(starts, prefix.Length);
-        _ends.CopyTo(ends, prefix.Length);
+        Array.Copy(_starts, _offset, starts, prefix.Length, Length);
+        Array.Copy(_ends, _offset, ends, prefix.Length, Length);
         return new AlignedText(prefix + Text, starts, ends, OriginalStart);
     }
 
@@ -100,7 +105,7 @@ public sealed class AlignedText
     /// </summary>
     public void CopyRange(Builder into, int from, int to)
     {
-        for (var i = from; i < to; i++) into.Append(Text[i], _starts[i], _ends[i]);
+        for (var i = from; i < to; i++) into.Append(Text[i], StartOf(i), EndOf(i));
     }
 
     public override string ToString() => Text;

@@ -34,6 +34,7 @@ public sealed class BpeModel
     readonly int? _unkId;
     readonly BpeOptions _options;
     readonly ConcurrentDictionary<string, PieceToken[]> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, PieceToken[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
 
     public IReadOnlyDictionary<string, int> Vocabulary => _vocab;
 
@@ -41,6 +42,7 @@ public sealed class BpeModel
     {
         _vocab = vocab;
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _options = options with
         {
             ContinuingSubwordPrefix = string.IsNullOrEmpty(options.ContinuingSubwordPrefix) ? null : options.ContinuingSubwordPrefix,
@@ -74,13 +76,16 @@ public sealed class BpeModel
 
     public int? TokenToId(string token) => _vocab.TryGetValue(token, out var id) ? id : null;
 
+    /// <summary>Tokens of one pre-tokenized piece given as chars (no string is made when the cache has it).</summary>
+    public PieceToken[] Tokenize(ReadOnlySpan<char> word) =>
+        word.Length > 0 && _cacheBySpan.TryGetValue(word, out var hit) ? hit : Tokenize(word.ToString());
+
     /// <summary>Tokens of one pre-tokenized piece.</summary>
     public PieceToken[] Tokenize(string word)
     {
         if (word.Length == 0) return [];
-        if (_options.IgnoreMerges && _vocab.TryGetValue(word, out var whole)) return [new PieceToken(whole, 0, word.Length)];
         if (_cache.TryGetValue(word, out var hit)) return hit;
-        var tokens = Merge(InitialSymbols(word));
+        var tokens = _options.IgnoreMerges && _vocab.TryGetValue(word, out var whole) ? [new PieceToken(whole, 0, word.Length)] : Merge(InitialSymbols(word));
         if (_cache.Count >= CacheCapacity) _cache.Clear(); // bounded memory; a cleared cache only costs speed
         _cache[word] = tokens;
         return tokens;

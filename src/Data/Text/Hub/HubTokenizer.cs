@@ -19,6 +19,7 @@ public sealed class HubTokenizer : IModelTokenizer
     readonly Dictionary<string, int> _addedIds;
     readonly HashSet<int> _specialIds;
     readonly bool _cleanUp;
+    readonly ByteLevelFastPath? _fastPath;
 
     public string Source { get; }
     /// <summary>Whether tokens are byte-level strings ("Ġthe"), which read as text only once decoded.</summary>
@@ -57,6 +58,7 @@ public sealed class HubTokenizer : IModelTokenizer
               : config.UnkToken is { } unk && TokenToId(unk) is int unkId ? unkId
               : EosId;
         _cleanUp = config.CleanUpTokenizationSpaces;
+        _fastPath = ByteLevelFastPath.For(pipeline.PreTokenizer, pipeline.Model);
         _postProcessor = pipeline.PostProcessor;
         if (config.OverridesPostProcessor)
         {
@@ -112,6 +114,7 @@ public sealed class HubTokenizer : IModelTokenizer
     void EncodePiece(AlignedText normalized, int from, int to, List<TokenSpan> into)
     {
         if (from >= to) return;
+        if (_fastPath is not null) { _fastPath.Encode(normalized, from, to, into); return; }
         var pieces = new List<AlignedText> { from == 0 && to == normalized.Length ? normalized : normalized.Slice(from, to) };
         _pipeline.PreTokenizer?.PreTokenize(pieces);
         foreach (var piece in pieces)

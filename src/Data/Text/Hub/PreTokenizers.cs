@@ -24,6 +24,10 @@ public abstract class PiecewisePreTokenizer : IPreTokenizer
 /// <summary>Split: a literal or regex pattern with a <see cref="SplitBehavior"/>, optionally inverted.</summary>
 public sealed class SplitPreTokenizer(ISplitPattern pattern, SplitBehavior behavior, bool invert) : PiecewisePreTokenizer
 {
+    public ISplitPattern Pattern => pattern;
+    public SplitBehavior Behavior => behavior;
+    public bool Invert => invert;
+
     protected override void Split(AlignedText piece, List<AlignedText> into) => PieceSplitter.Split(piece, pattern, behavior, invert, into);
 }
 
@@ -65,6 +69,9 @@ public enum PrependScheme { First, Always, Never }
 /// </summary>
 public sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : IPreTokenizer
 {
+    public bool AddPrefixSpace => addPrefixSpace;
+    public bool UseRegex => useRegex;
+
     static readonly KnownRegexScanner Gpt2 = KnownRegexScanner.For(KnownRegexScanner.Gpt2)!;
 
     public void PreTokenize(List<AlignedText> pieces)
@@ -85,9 +92,15 @@ public sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : 
     public static AlignedText ToBytes(AlignedText piece)
     {
         var text = piece.Text;
-        var ascii = true;
-        foreach (var c in text) if (c >= 0x80 || ByteLevelAlphabet.ByteToChar[c] != c) { ascii = false; break; }
-        if (ascii) return piece; // printable ASCII maps to itself
+        if (!text.AsSpan().ContainsAnyExceptInRange('\0', '\x7f'))
+        {
+            // ASCII: one byte per char, so the alignment stays as it is and only the chars change.
+            var mapped = string.Create(text.Length, text, static (span, t) =>
+            {
+                for (var i = 0; i < t.Length; i++) span[i] = ByteLevelAlphabet.ByteToChar[t[i]];
+            });
+            return piece.WithSameLengthText(mapped);
+        }
         var into = new AlignedText.Builder(text.Length * 2, piece.OriginalStart);
         Span<byte> utf8 = stackalloc byte[4];
         for (var i = 0; i < text.Length;)
@@ -106,6 +119,8 @@ public sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : 
 
 public sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> steps) : IPreTokenizer
 {
+    public IReadOnlyList<IPreTokenizer> Steps => steps;
+
     public void PreTokenize(List<AlignedText> pieces)
     {
         foreach (var step in steps) step.PreTokenize(pieces);

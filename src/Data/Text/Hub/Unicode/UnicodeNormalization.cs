@@ -12,7 +12,7 @@ namespace MultiLora.Data.Text.Hub.Unicode;
 public static class UnicodeNormalization
 {
     sealed record Tables(Dictionary<int, byte> Ccc, Dictionary<int, int[]> Canonical, Dictionary<int, int[]> Compatibility,
-                         Dictionary<long, int> Compose, HashSet<int> ComposesWithPrevious);
+                         Dictionary<long, int> Compose, HashSet<int> ComposesWithPrevious, HashSet<int> NotRecomposed);
 
     static readonly Lazy<Tables> Data = new(Load);
 
@@ -24,7 +24,7 @@ public static class UnicodeNormalization
         var assembly = typeof(UnicodeNormalization).Assembly;
         var name = assembly.GetManifestResourceNames().Single(n => n.EndsWith("normalization_data.txt.gz", StringComparison.Ordinal));
         using var reader = new StreamReader(new GZipStream(assembly.GetManifestResourceStream(name)!, CompressionMode.Decompress));
-        var t = new Tables([], [], [], [], []);
+        var t = new Tables([], [], [], [], [], []);
         for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
             if (line.StartsWith('#')) continue;
@@ -35,6 +35,7 @@ public static class UnicodeNormalization
             if (f[2] == "-") continue;
             var parts = f[3].Split(' ').Select(p => Convert.ToInt32(p, 16)).ToArray();
             (f[2] == "c" ? t.Canonical : t.Compatibility)[cp] = parts;
+            if (f[2] == "c" && f[4] == "x") t.NotRecomposed.Add(cp);
             if (f[2] == "c" && f[4] != "x" && parts.Length == 2)
             {
                 t.Compose[Pair(parts[0], parts[1])] = cp;
@@ -51,17 +52,27 @@ public static class UnicodeNormalization
     static bool Composes(NormalizationForm form) => form is NormalizationForm.FormC or NormalizationForm.FormKC;
     static bool Compatible(NormalizationForm form) => form is NormalizationForm.FormKC or NormalizationForm.FormKD;
 
-    /// <summary>True when normalizing cannot change the text (a quick check: no char that decomposes, combines or composes).</summary>
+    /// <summary>
+    /// True when normalizing cannot change the text (UAX #15's quick check, answering "maybe" as no): no combining
+    /// mark, no char the form decomposes (for NFC/NFKC: precomposed letters such as "é" are already composed and
+    /// pass; singletons and composition exclusions do not), no char that could compose with the one before it.
+    /// </summary>
     public static bool IsNormalized(string text, NormalizationForm form)
     {
+        if (!text.AsSpan().ContainsAnyExceptInRange('\0', '\u009f')) return true; // nothing below U+00A0 decomposes or combines
         var t = Data.Value;
+        var composes = Composes(form);
         foreach (var r in text.EnumerateRunes())
         {
             var cp = r.Value;
             if (cp < 0xA0) continue;
-            if (t.Ccc.ContainsKey(cp) || t.Canonical.ContainsKey(cp) || cp is >= SBase and < SBase + SCount && !Composes(form)) return false;
+            if (t.Ccc.ContainsKey(cp)) return false;
             if (Compatible(form) && t.Compatibility.ContainsKey(cp)) return false;
-            if (Composes(form) && (t.ComposesWithPrevious.Contains(cp) || cp is >= LBase and < LBase + LCount)) return false;
+            if (composes)
+            {
+                if (t.NotRecomposed.Contains(cp) || t.ComposesWithPrevious.Contains(cp)) return false;
+            }
+            else if (t.Canonical.ContainsKey(cp) || cp is >= SBase and < SBase + SCount) return false;
         }
         return true;
     }
