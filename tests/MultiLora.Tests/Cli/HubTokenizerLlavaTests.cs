@@ -38,10 +38,10 @@ public sealed class HubTokenizerLlavaTests
         string recipe = tmp.File("recipe.yaml");
         File.WriteAllText(recipe, $$"""
             model: { path: {{model}} }
-            data: { mixture: {{Path.Combine(data, SynthOutput.Stage2Spec)}}, max_length: 256, aspect: crop }
+            data: { mixture: {{Path.Combine(data, SynthOutput.Stage2Spec)}}, max_length: 96, aspect: crop }
             method: full
             optim: { lr: 0.003 }
-            batch_size: 2
+            batch_size: 1
             max_steps: 20
             seed: 1
             output_dir: {{tmp.File("run")}}
