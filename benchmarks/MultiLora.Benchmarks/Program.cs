@@ -8,6 +8,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
     ["tokenizer"] = MultiLora.Benchmarks.TokenizerBenchmark.Run,
+    ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
+    ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

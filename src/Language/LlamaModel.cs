@@ -34,11 +34,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <param name="positions">[B, T] int64 positions; null = 0..T-1 after the cache</param>
     /// <param name="mask">bool [B, 1, T, S] (see <see cref="AttentionMasks"/>) or null for causal</param>
     /// <returns>[B, T, hidden] after the final norm</returns>
-    public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, IKvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];
-        positions ??= arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, dtype: ScalarType.Int64, device: inputsEmbeds.device).expand(b, t);
+        positions ??= Ranges.Arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, device: inputsEmbeds.device).expand(b, t);
         var rope = Rotary.Tables(positions, inputsEmbeds.dtype);
         var h = inputsEmbeds;
         bool checkpoint = GradientCheckpointing && cache is null && mask is null && is_grad_enabled();

@@ -82,6 +82,20 @@ public sealed class LlavaSession : IDisposable
         UseAdapter(name);
     }
 
+    /// <summary>
+    /// Removes a loaded adapter's LoRA matrices from every layer (the base answers when it was in use). What it
+    /// saved in full (modules_to_save) was copied into the model when it loaded and stays: a server that mixes
+    /// adapters keeps those per adapter itself.
+    /// </summary>
+    public void UnloadAdapter(string name)
+    {
+        if (!_adapters.Remove(name))
+            throw new ArgumentException($"no adapter named '{name}' is loaded (loaded: {(_adapters.Count == 0 ? "none" : string.Join(", ", _adapters))})");
+        foreach (var (_, lora) in LoraInjector.LoraModules(Model))
+            if (lora.Adapters.Contains(name)) lora.RemoveAdapter(name);
+        if (ActiveAdapter == name) UseAdapter(null);
+    }
+
     /// <summary>Switches the adapter used for the next requests (null: none, the base model).</summary>
     public void UseAdapter(string? name)
     {

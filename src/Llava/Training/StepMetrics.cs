@@ -1,6 +1,6 @@
 namespace MultiLora.Llava.Training;
 
-/// <summary>One optimizer step as logged to the console, metrics.jsonl and TensorBoard.</summary>
+/// <summary>One optimizer step as logged to the console, metrics.jsonl and TensorBoard. Tokens/Samples: what this step consumed.</summary>
 public sealed record StepMetrics(
     int Step,
     int TotalSteps,
@@ -13,7 +13,9 @@ public sealed record StepMetrics(
     long ResidentBytes,
     long PeakResidentBytes,
     double ElapsedSeconds,
-    double? EvalLoss = null);
+    double? EvalLoss = null,
+    long Tokens = 0,
+    long Samples = 0);
 
 /// <summary>Receives progress from the trainer (the CLI draws a progress bar; tests record).</summary>
 public interface ITrainingObserver

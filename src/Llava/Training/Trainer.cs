@@ -50,7 +50,7 @@ public sealed class Trainer
         TorchRuntime.EnsureLoaded();
         manual_seed(_r.Seed);
         string mixturePath = _r.Data.Mixture ?? throw new InvalidDataException("recipe: data.mixture (a dataset or mixture spec) is required");
-        var source = new ModelSource(_r.Model.Path, _r.Model.Vision, _r.Model.Language, _r.Model.Projector);
+        var source = RecipeSources.Model(_r);
         using var session = LlavaSession.Open(new SessionOptions(source, _r.Device, _r.Dtype, _r.EffectiveTemplate(source.TokenizerDir),
             ModelSettings.ParseAspect(_r.Data.Aspect, "data.aspect"), _r.Data.Resolution, Quantize: TrainingSetup.Quantization(_r)));
         var model = session.Model;
@@ -60,7 +60,7 @@ public sealed class Trainer
 
         var optimizer = CreateOptimizer(trainable);
         var errors = new DataErrorReport();
-        var mixture = MixtureSource.Load(SpecLoader.LoadMixture(mixturePath), errors);
+        var mixture = MixtureSource.Load(RecipeSources.Mixture(_r), errors);
         var sampler = mixture.CreateSampler();
         if (sampler.EpochLength == 0) throw new InvalidDataException($"{mixturePath}: the mixture has no samples");
         var encoder = new ConversationEncoder(session.Template, session.Tokenizer, model.Config.ImageTokenId, session.ImageTokens, _r.Data.MaxLength);
@@ -136,7 +136,7 @@ public sealed class Trainer
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,
-                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss);
+                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, stepTokens, stepSamples);
                 if (evalLoss is not null) log.Write(metrics);
                 if (_r.LogEvery > 0 && (state.Step % _r.LogEvery == 0 || state.Step == totalSteps)) log.Write(metrics);
                 _observer.Step(metrics);
@@ -163,6 +163,7 @@ public sealed class Trainer
     /// <summary>Each parameter group's peak learning rate, in the optimizer's group order (the schedule scales them all).</summary>
     readonly List<double> _groupPeakLr = [];
 
+#pragma warning disable RS0030 // replaced by issue 15's AdamW
     TorchSharp.Modules.AdamW CreateOptimizer(TrainableParameters trainable)
     {
         var o = _r.Optim;
@@ -176,6 +177,7 @@ public sealed class Trainer
         if (groups.Count == 0) throw new InvalidOperationException("nothing to train: the method left every parameter frozen");
         return optim.AdamW(groups, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay);
     }
+#pragma warning restore RS0030
 
     /// <summary>Stage 2 trains the projector at its own learning rate (LLaVA's mm_projector_lr); stage 1 at the main one.</summary>
     double ProjectorLr => _r.EffectiveMethod == TrainMethod.Projector ? _r.Optim.Lr : _r.Optim.ProjectorLr ?? _r.Optim.Lr;
@@ -260,12 +262,14 @@ public sealed class Trainer
         using var scope = NewDisposeScope();
         double norm = _r.Optim.MaxGradNorm > 0
             ? nn.utils.clip_grad_norm_(parameters, _r.Optim.MaxGradNorm)
-            : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().item<float>()));
+            : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(Scalars.Of(2L)).sum().item<float>()));
         if (double.IsNaN(norm) || double.IsInfinity(norm))
             throw new TrainingDivergedException($"gradient norm is {norm}: stopping before the update");
         var groups = optimizer.ParamGroups.ToList();
         for (int g = 0; g < groups.Count; g++) groups[g].LearningRate = _groupPeakLr[g] * scheduleFactor;
+#pragma warning disable RS0030 // replaced by issue 15's AdamW
         optimizer.step();
+#pragma warning restore RS0030
         optimizer.zero_grad();
         return norm;
     }
