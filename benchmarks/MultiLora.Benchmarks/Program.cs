@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
     ["optimizer"] = MultiLora.Benchmarks.OptimizerBenchmark.Run,
+    ["tokenizer"] = MultiLora.Benchmarks.TokenizerBenchmark.Run,
     ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
     ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
 };

@@ -52,7 +52,7 @@ public sealed class Trainer
         manual_seed(_r.Seed);
         string mixturePath = _r.Data.Mixture ?? throw new InvalidDataException("recipe: data.mixture (a dataset or mixture spec) is required");
         var source = RecipeSources.Model(_r);
-        using var session = LlavaSession.Open(new SessionOptions(source, _r.Device, _r.Dtype, _r.EffectiveTemplate,
+        using var session = LlavaSession.Open(new SessionOptions(source, _r.Device, _r.Dtype, _r.EffectiveTemplate(source.TokenizerDir),
             ModelSettings.ParseAspect(_r.Data.Aspect, "data.aspect"), _r.Data.Resolution, Quantize: TrainingSetup.Quantization(_r)));
         var model = session.Model;
         var trainable = TrainingSetup.Apply(model, _r);
