@@ -11,6 +11,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["parity"] = MultiLora.Benchmarks.Parity.FixtureParity.Command,
     ["anchor"] = MultiLora.Benchmarks.Anchor.AnchorBenchmark.Run,
     ["anchor-table"] = MultiLora.Benchmarks.Anchor.AnchorTable.Run,
+    ["optimizer"] = MultiLora.Benchmarks.OptimizerBenchmark.Run,
+    ["tokenizer"] = MultiLora.Benchmarks.TokenizerBenchmark.Run,
     ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
     ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
 };

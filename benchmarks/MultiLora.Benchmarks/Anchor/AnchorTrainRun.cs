@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MultiLora.Core.Optim;
 using MultiLora.Llava.BuiltIn;
 using MultiLora.Llava.Training;
 using MultiLora.Llava.Training.Recipes;
@@ -12,7 +13,7 @@ namespace MultiLora.Benchmarks.Anchor;
 /// the method applied as the trainer applies it (TrainingSetup: LoRA on every decoder linear, projector trained,
 /// tower frozen; or full fine-tuning; QLoRA over NF4 + double quantization), bf16 model with float32 LoRA and
 /// projector masters computing in bf16 (autocast, as hf_anchor.py runs peft), the loss over the scored positions
-/// (the LM head on those rows only; same value as over full logits), AdamW, gradient clipping at 1.0 as the trainer
+/// (the LM head on those rows only; same value as over full logits), our AdamW (issue 15), gradient clipping at 1.0 as the trainer
 /// does; each step forward + backward + clip + step + zero_grad between two device synchronisations, the batch's
 /// image-token count and scored positions known on the host (no device reads); the median after 2 warm-up steps.
 /// </summary>
@@ -31,8 +32,8 @@ public static class AnchorTrainRun
         model.model.language_model.GradientCheckpointing = p.GradientCheckpointing;
         model.train();
         var parameters = trainable.All.Select(t => t.Parameter).ToList();
-#pragma warning disable RS0030 // TorchSharp's AdamW until issue 15's optimizer lands (then the trainer's own)
-        using var optimizer = optim.AdamW(parameters, recipe.Optim.Lr, recipe.Optim.Beta1, recipe.Optim.Beta2, recipe.Optim.Eps, recipe.Optim.WeightDecay);
+        // the trainer's optimizer (one group: every row trains at one learning rate)
+        using var optimizer = new AdamW([new AdamWGroup(trainable.All.ToList(), recipe.Optim.Lr, recipe.Optim.Beta1, recipe.Optim.Beta2, recipe.Optim.Eps, recipe.Optim.WeightDecay)]);
         using var batch = SyntheticBatch.Train(p, device, model.model.vision_tower.parameters().First().dtype);
 
         var times = new List<double>();
@@ -46,10 +47,9 @@ public static class AnchorTrainRun
                 var hidden = model.HiddenStates(batch.InputIds, batch.Pixels, imageTokens: batch.ImageTokens);
                 var loss = CausalLmLoss.ComputeScored(hidden, model.lm_head, batch.ScoredRows, batch.ScoredTargets);
                 loss.backward();
-                GradientClipping.ClipTotalNorm(parameters, recipe.Optim.MaxGradNorm);
-                optimizer.step();
-#pragma warning restore RS0030
-                optimizer.zero_grad();
+                Gradients.ClipGradNormOnDevice(parameters, recipe.Optim.MaxGradNorm);   // as the trainer: the norm is not read back
+                optimizer.Step();
+                Gradients.SetToNone(parameters);
                 using (no_grad()) lastLoss.copy_(loss.detach().reshape(1));
             }
             DevicePeak.Synchronize(device);
@@ -79,6 +79,7 @@ public static class AnchorTrainRun
         Lora = new LoraSection { Rank = Math.Max(1, p.LoraRank), Dropout = 0.05 },
         Quant = new QuantSection { Type = "nf4", DoubleQuant = true },
         GradientCheckpointing = p.GradientCheckpointing,
+        ScoredLogitsOnly = true,   // what the loop below computes (the trainer with scored_logits_only: true)
         Optim = new OptimSection { Lr = p.Method == "full" ? 2e-5 : 2e-4, MaxGradNorm = 1.0 },
         Autocast = true,   // hf_anchor.py runs peft under torch.autocast(bf16)
     };

@@ -17,7 +17,7 @@ sealed class ModelOptions(bool quantizable = false, bool singleAdapter = true)
     readonly Option<string?> _adapter = new("--adapter") { Description = "A LoRA adapter folder (peft or MultiLora format) applied on top." };
     readonly Option<string> _device = new("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "cpu" };
     readonly Option<string> _dtype = new("--dtype") { Description = "float32, bfloat16 or float16.", DefaultValueFactory = _ => "float32" };
-    readonly Option<string?> _template = new("--template") { Description = "Conversation template (vicuna_v1, llava_hf, plain, llama_2, chatml, or a YAML file). Default: llava_hf for a checkpoint, vicuna_v1 for a composition." };
+    readonly Option<string?> _template = new("--template") { Description = "Conversation template (vicuna_v1, llava_hf, plain, llama_2, chatml, a YAML or .jinja file, or chat_template: the model folder's own). Default: what training saved, else the folder's chat_template, else llava_hf for a checkpoint, vicuna_v1 for a composition." };
     readonly Option<string?> _aspect = new("--image-aspect") { Description = "crop (CLIPImageProcessor) or pad (LLaVA-1.5 expand to square). Default: what the model was trained with (multilora.json), else crop." };
     readonly Option<int?> _resolution = new("--resolution") { Description = "Image resolution (a multiple of the patch size); position embeddings are interpolated when it differs from the tower's." };
     readonly Option<int?> _featureLayer = new("--vision-feature-layer") { Description = "Override the config's vision_feature_layer (e.g. -2)." };

@@ -1,6 +1,7 @@
 using MultiLora.Core.Tensors;
 using System.Diagnostics;
 using MultiLora.Core.Diagnostics;
+using MultiLora.Core.Optim;
 using MultiLora.Core.Runtime;
 using MultiLora.Data.Errors;
 using MultiLora.Data.Mixing;
@@ -53,14 +54,14 @@ public sealed class Trainer
         manual_seed(_r.Seed);
         string mixturePath = _r.Data.Mixture ?? throw new InvalidDataException("recipe: data.mixture (a dataset or mixture spec) is required");
         var source = RecipeSources.Model(_r);
-        using var session = LlavaSession.Open(new SessionOptions(source, _r.Device, _r.Dtype, _r.EffectiveTemplate,
+        using var session = LlavaSession.Open(new SessionOptions(source, _r.Device, _r.Dtype, _r.EffectiveTemplate(source.TokenizerDir),
             ModelSettings.ParseAspect(_r.Data.Aspect, "data.aspect"), _r.Data.Resolution, Quantize: TrainingSetup.Quantization(_r)));
         var model = session.Model;
         var trainable = TrainingSetup.Apply(model, _r);
         model.model.language_model.GradientCheckpointing = _r.GradientCheckpointing;
         model.train();
 
-        var optimizer = CreateOptimizer(trainable);
+        using var optimizer = CreateOptimizer(trainable);
         var errors = new DataErrorReport();
         var mixture = MixtureSource.Load(RecipeSources.Mixture(_r), errors);
         var sampler = mixture.CreateSampler();
@@ -150,12 +151,12 @@ public sealed class Trainer
                 int done = state.Step + 1;
                 bool evalDue = heldOut is not null && (done % _r.EvalEvery == 0 || done == totalSteps);
                 bool saveDue = _r.SaveEvery > 0 && done % _r.SaveEvery == 0;
-                using (var norm = ClipGradients(parameters)) pending.CloseStep(norm, payload: done);
+                using (var norm = ClipGradients(parameters, session.Device)) pending.CloseStep(norm, payload: done);
                 // read points: every read_every steps, the last step, and before an evaluation or a checkpoint (so no
                 // checkpoint is written past an unchecked step); each read is checked before this step's update
                 var reads = done % readEvery == 0 || done == totalSteps || evalDue || saveDue ? pending.ReadAll() : null;
                 if (reads is not null) StopIfDiverged(reads);
-                OptimizerStep(optimizer, factor);
+                OptimizerStep(optimizer, parameters, factor);
                 state = state with { Step = done, TokensSeen = state.TokensSeen + stepTokens };
                 unread.Add(StepMetricsNow(state, lr, evalDue ? HeldOutLoss(model, heldOut!, session) : null));
                 if (reads is not null) Report(reads);
@@ -186,28 +187,22 @@ public sealed class Trainer
         string final = SaveFinal(session, trainable);
         log.WriteEvent("finished", new { steps = state.Step, seconds = clock.Elapsed.TotalSeconds, data_errors = errors.Total, peak_rss_bytes = MemoryProbe.PeakResidentBytes() });
         if (errors.Total > 0) _observer.Message($"skipped {errors.Total} bad record(s): {string.Join("; ", errors.Examples.Take(3))}");
-        optimizer.Dispose();
         return new TrainResult(_r.OutputDir, final, state.Step, firstLoss, lastLoss, clock.Elapsed.TotalSeconds, MemoryProbe.PeakResidentBytes(), errors);
     }
 
-    /// <summary>Each parameter group's peak learning rate, in the optimizer's group order (the schedule scales them all).</summary>
-    readonly List<double> _groupPeakLr = [];
-
-#pragma warning disable RS0030 // replaced by issue 15's AdamW
-    TorchSharp.Modules.AdamW CreateOptimizer(TrainableParameters trainable)
+    /// <summary>
+    /// One AdamW group per learning rate: the language model's (LoRA or full), the projector's, the vision tower's,
+    /// in that order (the order TorchSharp's AdamW stored its state in, which old checkpoints' optimizer.bin follows).
+    /// </summary>
+    AdamW CreateOptimizer(TrainableParameters trainable)
     {
         var o = _r.Optim;
-        var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>();
+        var groups = new List<AdamWGroup>();
         foreach (var (parameters, lr) in new[] { (trainable.Rest, o.Lr), (trainable.Projector, ProjectorLr), (trainable.VisionTower, o.VisionLr ?? o.Lr) })
-        {
-            if (parameters.Count == 0) continue;
-            groups.Add(new(parameters.Select(p => p.Parameter), lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
-            _groupPeakLr.Add(lr);
-        }
+            if (parameters.Count > 0) groups.Add(new AdamWGroup(parameters, lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
         if (groups.Count == 0) throw new InvalidOperationException("nothing to train: the method left every parameter frozen");
-        return optim.AdamW(groups, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay);
+        return new AdamW(groups);
     }
-#pragma warning restore RS0030
 
     /// <summary>Stage 2 trains the projector at its own learning rate (LLaVA's mm_projector_lr); stage 1 at the main one.</summary>
     double ProjectorLr => _r.EffectiveMethod == TrainMethod.Projector ? _r.Optim.Lr : _r.Optim.ProjectorLr ?? _r.Optim.Lr;
@@ -275,17 +270,20 @@ public sealed class Trainer
 
     /// <summary>
     /// Forward and backward of one micro-batch; its mean token loss stays on the device in <paramref name="pending"/>.
-    /// Nothing is read back: the image-token count and the scored positions come with the host batch, and the LM head
-    /// runs on the scored positions only.
+    /// Nothing is read back: the image-token count (and the scored positions, for scored_logits_only) come with the
+    /// host batch.
     /// </summary>
     void MicroStep(Llava.Model.LlavaForConditionalGeneration model, BatchTensors host, LlavaSession session, PendingSteps pending)
     {
         using var scope = NewDisposeScope();
         using var onDevice = session.Device.type == DeviceType.CPU ? null : host.To(session.Device);
         var tensors = onDevice ?? host;
-        var hidden = model.HiddenStates(tensors.InputIds, tensors.Pixels, imageTokens: tensors.ImageTokens);
-        var loss = CausalLmLoss.ComputeScored(hidden, model.lm_head, tensors.ScoredRows, tensors.ScoredTargets);
-        loss.DividedBy(_r.GradAccum).backward();
+        var loss = _r.ScoredLogitsOnly
+            ? CausalLmLoss.ComputeScored(model.HiddenStates(tensors.InputIds, tensors.Pixels, imageTokens: tensors.ImageTokens), model.lm_head, tensors.ScoredRows, tensors.ScoredTargets)
+            : CausalLmLoss.Compute(model.Forward(tensors.InputIds, tensors.Pixels, imageTokens: tensors.ImageTokens), tensors.Labels);
+        // a text-only batch in stage 1 reaches no trained parameter (the projector sees no image): no gradient, so
+        // this micro-batch moves nothing, as PyTorch leaves a parameter without a gradient (backward would refuse it)
+        if (loss.requires_grad) loss.DividedBy(_r.GradAccum).backward();
         pending.AddMicroLoss(loss, host.Origins);
     }
 
@@ -303,23 +301,26 @@ public sealed class Trainer
         }
     }
 
-    /// <summary>Clips on the device (max_grad_norm 0: only the norm); the total norm before clipping, still on the device.</summary>
-    Tensor? ClipGradients(List<TorchSharp.Modules.Parameter> parameters) => _r.Optim.MaxGradNorm > 0
-        ? GradientClipping.ClipTotalNorm(parameters, _r.Optim.MaxGradNorm)
-        : GradientClipping.TotalNorm(parameters);
+    /// <summary>
+    /// Clip over the gradients that exist (max_grad_norm 0: only their norm), on the device: the total norm before
+    /// clipping, not read back (0 when no parameter has a gradient, the projector on a stage-1 text-only step).
+    /// </summary>
+    Tensor ClipGradients(List<TorchSharp.Modules.Parameter> parameters, Device device) =>
+        (_r.Optim.MaxGradNorm > 0 ? Gradients.ClipGradNormOnDevice(parameters, _r.Optim.MaxGradNorm) : Gradients.NormOnDevice(parameters))
+        ?? zeros(1, dtype: ScalarType.Float32, device: device);
 
-    void OptimizerStep(TorchSharp.Modules.AdamW optimizer, double scheduleFactor)
+    /// <summary>
+    /// AdamW at the scheduled rates, then gradients to none (PyTorch's zero_grad(set_to_none=True)): a parameter that
+    /// gets no gradient in the next step (the projector on a text-only batch) is then left alone, as PyTorch leaves it,
+    /// and a resumed process, whose parameters start without gradients, takes exactly the steps the uninterrupted one takes.
+    /// </summary>
+    void OptimizerStep(AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double scheduleFactor)
     {
-        using var scope = NewDisposeScope();
-        var groups = optimizer.ParamGroups.ToList();
-        for (int g = 0; g < groups.Count; g++) groups[g].LearningRate = _groupPeakLr[g] * scheduleFactor;
-#pragma warning disable RS0030 // replaced by issue 15's AdamW
-        optimizer.step();
-#pragma warning restore RS0030
-        optimizer.zero_grad();
+        optimizer.Step(optimizer.Groups.Select(g => g.Lr * scheduleFactor).ToList());
+        Gradients.SetToNone(parameters);
     }
 
-    void SaveCheckpoint(TrainableParameters trainable, TorchSharp.Modules.AdamW optimizer, TrainState state, nn.Module model)
+    void SaveCheckpoint(TrainableParameters trainable, AdamW optimizer, TrainState state, nn.Module model)
     {
         using var rng = get_rng_state();
         var withRng = state with { RngStateBase64 = Convert.ToBase64String(rng.bytes.ToArray()) };

@@ -48,4 +48,22 @@ public sealed class ReadPointTests : IDisposable
         Assert.Empty(recorder.Steps);                                               // nothing was reported as a finished step
         Assert.False(Directory.Exists(Path.Combine(recipe.OutputDir, "checkpoint-4")), "a checkpoint was written after a diverged step");
     }
+
+    [Fact]
+    public void ScoredLogitsOnly_TrainsWithTheFullLogitsLossesUpToRounding()
+    {
+        List<double> Losses(bool scoredOnly)
+        {
+            var recipe = _work.Recipe("lora", 4, $"scored-{scoredOnly}");
+            recipe.ScoredLogitsOnly = scoredOnly;
+            var recorder = new StepRecorder();
+            Trainer.Run(recipe, recorder);
+            return recorder.Steps.Select(s => s.Loss).ToList();
+        }
+        var full = Losses(false);
+        var scored = Losses(true);
+        Assert.Equal(4, scored.Count);
+        for (int i = 0; i < full.Count; i++)
+            Assert.True(Math.Abs(full[i] - scored[i]) <= 1e-4 * Math.Abs(full[i]), $"step {i + 1}: {full[i]} vs {scored[i]}");
+    }
 }
