@@ -30,7 +30,10 @@ public sealed partial class ShutdownTests
     [InlineData(SigInt)]
     public async Task Signal_StopsAccepting_FinishesTheRunningRequest_AndExitsZero(int signal)
     {
-        var start = new ProcessStartInfo("dotnet", [CliDll(), "serve", "--model", Fixture.Path("model"), "--served-model-name", "m",
+        // env resets SIGINT to its default first: a test host started in the background by a non-interactive shell
+        // inherits SIGINT ignored, and .NET leaves an inherited SIG_IGN alone (as any Unix program does), so the
+        // server would never see the signal (env execs, so the pid stays the server's)
+        var start = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", CliDll(), "serve", "--model", Fixture.Path("model"), "--served-model-name", "m",
             "--port", "0", "--step-delay-ms", "40", "--shutdown-timeout", "30"])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var process = Process.Start(start)!;
