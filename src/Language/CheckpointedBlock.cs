@@ -7,7 +7,9 @@ namespace MultiLora.Language;
 /// Gradient checkpointing of one decoder block (as torch.utils.checkpoint with use_reentrant=True): the
 /// forward runs without building a graph and keeps only the block's input; the backward runs the block
 /// again with grad enabled and back-propagates through that recomputation. Activation memory per block
-/// drops to one [B, T, hidden] tensor, at the price of a second forward.
+/// drops to one [B, T, hidden] tensor, at the price of a second forward. The input and the rope tables are
+/// kept by reference (a detached handle on the same storage, outside the caller's dispose scopes), not
+/// copied: nothing modifies them in place, so a copy would only cost an allocation and a kernel per block.
 /// </summary>
 internal sealed class CheckpointedBlock : autograd.SingleTensorFunction<CheckpointedBlock>
 {
@@ -29,7 +31,7 @@ internal sealed class CheckpointedBlock : autograd.SingleTensorFunction<Checkpoi
         int index = (int)vars[4];
         // kept beyond the caller's dispose scopes until backward has used them
         ctx.save_data(Saved, new SavedState(layer,
-            x.detach().clone().DetachFromDisposeScope(), cos.detach().clone().DetachFromDisposeScope(), sin.detach().clone().DetachFromDisposeScope(), index));
+            x.detach().DetachFromDisposeScope(), cos.detach().DetachFromDisposeScope(), sin.detach().DetachFromDisposeScope(), index));
         return layer.Forward(x, (cos, sin), null, null, index);
     }
 

@@ -25,7 +25,7 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, rope, mask, cache, layer)");
 
     /// <param name="x">[B, T, hidden]</param>
-    /// <param name="rope">cos/sin tables [B, 1, T, D] for these T positions</param>
+    /// <param name="rope">cos/sin tables [B or 1, 1, T, D] for these T positions</param>
     /// <param name="mask">bool [B, 1, T, S] (true = attend) or null for plain causal attention</param>
     /// <param name="cache">KV cache to append to (decoding), or null</param>
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, IKvCache? cache, int layer)
@@ -38,12 +38,29 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
         k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);               // [B, KVH, S, D]
+        long s = k.shape[2];
 
-        k = RepeatKv(k); v = RepeatKv(v);                                          // [B, H, S, D]
-        var attn = cache?.Attend(q, k, v)
-            ?? (mask is null
-                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
-                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask));
+        Tensor attn;
+        if (mask is null && t == 1 && _heads != _kvHeads && cache is null or KvCache)
+        {
+            // decoding one token without a mask: each key/value head's query group attends to the same keys, so the
+            // group becomes the query axis of that head ([B, KVH, G, D]) and the cache is read as it is, instead of
+            // expanding all S cached positions G-fold every token (a cache that attends itself takes the general path)
+            var grouped = q.reshape(b, _kvHeads, _heads / _kvHeads, _headDim);
+            attn = nn.functional.scaled_dot_product_attention(grouped, k, v).reshape(b, _heads, 1, _headDim);
+        }
+        else
+        {
+            if (mask is null && t > 1 && s != t)
+                throw new InvalidOperationException($"attention over {s} keys for {t} queries needs an explicit mask (plain causal attention assumes no cached prefix)");
+            k = RepeatKv(k); v = RepeatKv(v);                                      // [B, H, S, D] (no copy when heads == kv heads)
+            // no mask: SDPA's causal flag (top-left aligned, so only without a cached prefix), which lets it pick the
+            // flash / memory-efficient kernels
+            attn = cache?.Attend(q, k, v)
+                ?? (mask is null
+                    ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
+                    : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask));
+        }
         var merged = attn.transpose(1, 2).reshape(b, t, _heads * _headDim);       // [B, T, H*D]
         return o_proj.call(merged).MoveToOuterDisposeScope();
     }

@@ -31,15 +31,17 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor inputsEmbeds) => Forward(inputsEmbeds, null, null, null);
 
     /// <param name="inputsEmbeds">[B, T, hidden]</param>
-    /// <param name="positions">[B, T] int64 positions; null = 0..T-1 after the cache</param>
+    /// <param name="positions">[B, T] int64 positions; null = past..past+T-1 for every row (past = the cache's length)</param>
     /// <param name="mask">bool [B, 1, T, S] (see <see cref="AttentionMasks"/>) or null for causal</param>
     /// <returns>[B, T, hidden] after the final norm</returns>
     public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, IKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];
-        positions ??= Ranges.Arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, device: inputsEmbeds.device).expand(b, t);
-        var rope = Rotary.Tables(positions, inputsEmbeds.dtype);
+        long t = inputsEmbeds.shape[1];
+        // the usual case reads cached tables (no per-step allocation or upload); explicit positions are computed
+        var rope = positions is null
+            ? Rotary.Range(cache?.Length ?? 0, t, inputsEmbeds.device, inputsEmbeds.dtype)
+            : Rotary.Tables(positions, inputsEmbeds.dtype);
         var h = inputsEmbeds;
         bool checkpoint = GradientCheckpointing && cache is null && mask is null && is_grad_enabled();
         // a checkpointed block only reaches its own parameters (LoRA) if its input asks for a gradient
@@ -48,5 +50,11 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         for (int i = 0; i < layers.Count; i++)
             h = checkpoint ? CheckpointedBlock.Apply(layers[i], h, rope, i) : layers[i].Forward(h, rope, mask, cache, i);
         return norm.call(h).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Rotary.Dispose();
+        base.Dispose(disposing);
     }
 }

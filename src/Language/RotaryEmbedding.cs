@@ -5,12 +5,19 @@ namespace MultiLora.Language;
 
 /// <summary>
 /// Rotary position embedding (RoPE). Frequencies are computed once on the host in double precision
-/// (then float32, as transformers does) and turned into cos/sin tables per forward call for the
-/// positions given, so left-padded batches and KV-cached decoding use their true positions.
+/// (then float32, as transformers does). Explicit positions (left-padded batches) get cos/sin tables per call;
+/// the common case, positions start..start+T-1 for every row (training, unpadded prefill and decoding), reads
+/// views of tables computed once per device and dtype, so a step allocates no tables and uploads nothing (the
+/// frequency vector too is kept per device: an upload per forward is a host-device synchronisation on a GPU).
+/// Both routes compute each position's values with the same ops, so they agree bit for bit.
 /// </summary>
-public sealed class RotaryEmbedding
+public sealed class RotaryEmbedding : IDisposable
 {
     readonly float[] _invFreq; // [headDim / 2]
+    readonly object _gate = new();
+    readonly Dictionary<string, Tensor> _invFreqOn = new(StringComparer.Ordinal);
+    readonly Dictionary<(string Device, ScalarType DType), (Tensor Cos, Tensor Sin)> _tables = new();
+    const long MinTableLength = 256;
 
     public RotaryEmbedding(int headDim, RopeSettings rope)
     {
@@ -54,12 +61,62 @@ public sealed class RotaryEmbedding
     public (Tensor Cos, Tensor Sin) Tables(Tensor positions, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var invFreq = tensor(_invFreq, device: positions.device);                // [D/2]
-        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * invFreq;    // [B, T, D/2]
-        var emb = cat([freqs, freqs], -1).unsqueeze(1);                          // [B, 1, T, D]
-        var cos = emb.cos().to(dtype).MoveToOuterDisposeScope();
-        var sin = emb.sin().to(dtype).MoveToOuterDisposeScope();
-        return (cos, sin);
+        var (cos, sin) = Compute(positions.unsqueeze(1), dtype);                 // [B, 1, T, D]
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// cos and sin [1, 1, T, headDim] for positions start..start+T-1 (broadcast over the batch): views of tables
+    /// kept per device and dtype, grown (doubling) when a longer range is asked for. The views are the caller's
+    /// to dispose; the tables live until <see cref="Dispose"/>.
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Range(long start, long length, Device device, ScalarType dtype)
+    {
+        lock (_gate)
+        {
+            var key = (device.ToString(), dtype);
+            long needed = start + length;
+            if (!_tables.TryGetValue(key, out var t) || t.Cos.shape[2] < needed)
+            {
+                long size = Math.Max(MinTableLength, t.Cos is null ? needed : Math.Max(needed, 2 * t.Cos.shape[2]));
+                using (var scope = NewDisposeScope())
+                {
+                    var (cos, sin) = Compute(Ranges.Arange(0, size, device: device).unsqueeze(0).unsqueeze(0), dtype);
+                    t.Cos?.Dispose(); t.Sin?.Dispose();
+                    _tables[key] = t = (cos.DetachFromDisposeScope(), sin.DetachFromDisposeScope());
+                }
+            }
+            return (t.Cos.narrow(2, start, length), t.Sin.narrow(2, start, length));
+        }
+    }
+
+    /// <summary>positions [..., T] (any integer dtype) to cos/sin [..., T, D] in dtype.</summary>
+    (Tensor Cos, Tensor Sin) Compute(Tensor positions, ScalarType dtype)
+    {
+        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * InvFreq(positions.device);   // [..., T, D/2]
+        var emb = cat([freqs, freqs], -1);                                                         // [..., T, D]
+        return (emb.cos().to(dtype), emb.sin().to(dtype));
+    }
+
+    Tensor InvFreq(Device device)
+    {
+        lock (_gate)
+        {
+            string key = device.ToString();
+            if (!_invFreqOn.TryGetValue(key, out var t))
+                _invFreqOn[key] = t = tensor(_invFreq, device: device).DetachFromDisposeScope();
+            return t;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var t in _invFreqOn.Values) t.Dispose();
+            foreach (var (cos, sin) in _tables.Values) { cos.Dispose(); sin.Dispose(); }
+            _invFreqOn.Clear(); _tables.Clear();
+        }
     }
 
     /// <summary>x * cos + rotate_half(x) * sin, for x [B, H, T, D].</summary>

@@ -21,25 +21,43 @@ public static class Gradients
     /// </summary>
     public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
+        using var total = ClipGradNormOnDevice(parameters, maxNorm);
+        return total is null ? 0.0 : ToDouble(total);
+    }
+
+    /// <summary>
+    /// <see cref="ClipGradNorm"/> with the total left on the gradients' device as a 0-d float32 tensor (null when no
+    /// parameter has a gradient): no device-to-host read, which on a GPU would wait for its queue every step (what
+    /// PyTorch's own clip_grad_norm_ returns; the trainer reads it with the loss at its read points).
+    /// </summary>
+    public static Tensor? ClipGradNormOnDevice(IEnumerable<Parameter> parameters, double maxNorm)
+    {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var grads = Present(parameters);
-        if (grads.Count == 0) return 0.0;
+        if (grads.Count == 0) return null;
         var total = TotalNorm(grads);
         using var max = maxNorm.ToScalar();
         // max_norm / (total + 1e-6) is y.reciprocal() * x in libtorch, then clamp(max: 1)
         var coefficient = total.add(Scalars.Of(1e-6), Scalars.One).reciprocal_().mul_(max).clamp_max_(Scalars.One);
         foreach (var g in grads) g.mul_(coefficient);
-        return ToDouble(total);
+        return total.MoveToOuterDisposeScope();
     }
 
     /// <summary>The total 2-norm of the gradients that exist, as <see cref="ClipGradNorm"/> computes it, without clipping.</summary>
     public static double Norm(IEnumerable<Parameter> parameters)
     {
+        using var total = NormOnDevice(parameters);
+        return total is null ? 0.0 : ToDouble(total);
+    }
+
+    /// <summary><see cref="Norm"/> left on the device (null when no parameter has a gradient).</summary>
+    public static Tensor? NormOnDevice(IEnumerable<Parameter> parameters)
+    {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var grads = Present(parameters);
-        return grads.Count == 0 ? 0.0 : ToDouble(TotalNorm(grads));
+        return grads.Count == 0 ? null : TotalNorm(grads).MoveToOuterDisposeScope();
     }
 
     /// <summary>Sets every gradient to none (PyTorch's zero_grad(set_to_none=True)); the next backward allocates afresh.</summary>

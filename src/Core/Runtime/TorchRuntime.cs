@@ -61,6 +61,30 @@ public static class TorchRuntime
         _ => throw new ArgumentException($"--dtype {choice}: expected float32, bfloat16 or float16"),
     };
 
+    /// <summary>Whether a CUDA device can be used (initialises CUDA on first call; false on a CPU-only libtorch).</summary>
+    public static bool CudaAvailable()
+    {
+        EnsureLoaded();
+        return TryInitCuda();
+    }
+
+    /// <summary>
+    /// The address of an exported symbol (a C++ name in its mangled form) in one of the libtorch libraries this
+    /// process loaded (c10, torch_cpu, c10_cuda, torch_cuda, torch), for the few libtorch facilities TorchSharp
+    /// does not wrap (the CUDA allocator's statistics).
+    /// </summary>
+    public static bool TryGetExport(string symbol, out IntPtr address)
+    {
+        EnsureLoaded();
+        lock (Gate)
+        {
+            foreach (var (name, handle) in Handles)
+                if (name != "LibTorchSharp" && NativeLibrary.TryGetExport(handle, symbol, out address)) return true;
+        }
+        address = IntPtr.Zero;
+        return false;
+    }
+
     static bool TryInitCuda()
     {
         lock (Gate)

@@ -14,8 +14,6 @@ namespace MultiLora.Llava.BuiltIn;
 /// </summary>
 public static class BuiltInModel
 {
-    public const double InitStd = 0.02;
-
     public static string Write(string dir, TinyLlavaPreset preset, int seed)
     {
         string tokenizer = Directory.CreateTempSubdirectory("multilora-tokenizer-").FullName;
@@ -47,16 +45,10 @@ public static class BuiltInModel
         return dir;
     }
 
-    /// <summary>transformers' _init_weights: linear and embedding weights ~ N(0, 0.02), biases 0, norms 1.</summary>
+    /// <summary>transformers' _init_weights (see <see cref="RandomWeights.Initialise"/>), in parameter order.</summary>
     static void Initialise(LlavaForConditionalGeneration model)
     {
-        using var _ = no_grad();
-        foreach (var (name, p) in model.named_parameters())
-        {
-            if (name.Contains("norm", StringComparison.Ordinal)) { if (name.EndsWith("weight", StringComparison.Ordinal)) p.fill_(Scalars.Of(1.0)); else p.zero_(); }
-            else if (name.EndsWith("bias", StringComparison.Ordinal)) p.zero_();
-            else p.normal_(0, InitStd);
-        }
+        foreach (var (name, p) in model.named_parameters()) RandomWeights.Initialise(name, p);
     }
 
     /// <summary>The built-in tokenizer's files (tokenizer.model, tokenizer.json, tokenizer_config.json) into a folder.</summary>

@@ -9,6 +9,10 @@ namespace MultiLora.Llava.Generation;
 /// <summary>
 /// Batched autoregressive decoding with a KV cache. Prompts of different lengths are left-padded;
 /// positions and the attention mask follow transformers' generate so batched outputs equal unbatched ones.
+/// Prompts of one length (a single prompt, most often) need neither: positions come from the cache's length and
+/// attention is plainly causal. Per token the host then reads the chosen ids once (for stop tokens and the output)
+/// and uploads nothing: the next step's ids are the sampler's device tensor, the cache is preallocated for the
+/// prompt plus the new tokens, the rope tables are cached.
 /// </summary>
 public static class LlavaGenerator
 {
@@ -24,9 +28,10 @@ public static class LlavaGenerator
         var stop = new HashSet<int>(options.StopTokenIds ?? []);
         var outputs = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var done = new bool[b];
+        long imageTokens = prompts.Sum(p => (long)p.Count(id => id == model.Config.ImageTokenId));
 
         using var _ = no_grad();
-        using var cache = new KvCache(model.Config.Text.NumLayers);
+        using var cache = new KvCache(model.Config.Text.NumLayers, longest + options.MaxNewTokens);
         using var sampler = new TokenSampler(options, device);
 
         var ids = new long[b * longest];
@@ -40,39 +45,46 @@ public static class LlavaGenerator
                 keep[r * longest + i] = i < offset ? 0 : 1;
             }
         }
-        var attention = tensor(keep, [b, longest], device: device);   // [B, S] grows each step
         var step = tensor(ids, [b, longest], device: device);
-        var positions = AttentionMasks.PositionsFromPadding(attention);
+        // left padding only: the key mask grows by one column per token, positions continue per row
+        Tensor? attention = padded ? tensor(keep, [b, longest], device: device) : null;
+        Tensor? positions = attention is null ? null : AttentionMasks.PositionsFromPadding(attention);
 
         try
         {
             for (int t = 0; t < options.MaxNewTokens; t++)
             {
                 using var scope = NewDisposeScope();
-                var mask = padded ? AttentionMasks.CausalWithPadding(attention, step.shape[1]) : null;
-                var logits = model.Forward(step, t == 0 ? pixels?.to(device) : null, positions, mask, cache);   // [B, T, vocab]
-                var next = sampler.Next(logits.select(1, -1));                                               // [B]
+                var mask = attention is null ? null : AttentionMasks.CausalWithPadding(attention, step.shape[1]);
+                var logits = model.Forward(step, t == 0 ? pixels?.to(device) : null, positions, mask, cache, t == 0 ? imageTokens : 0);   // [B, T, vocab]
+                var next = sampler.Next(logits.select(1, -1));                                                 // [B]
                 var chosen = next.cpu().data<long>().ToArray();
+                bool anyDone = false;
                 for (int r = 0; r < b; r++)
                 {
-                    if (done[r]) { chosen[r] = options.PadTokenId; continue; }
+                    if (done[r]) { chosen[r] = options.PadTokenId; anyDone = true; continue; }
                     outputs[r].Add((int)chosen[r]);
-                    if (stop.Contains((int)chosen[r])) done[r] = true;
+                    if (stop.Contains((int)chosen[r])) done[r] = anyDone = true;
                 }
                 if (done.All(d => d)) break;
 
-                var newStep = tensor(chosen, [b, 1], device: device);
-                var newAttention = cat([attention, ones(b, 1, dtype: ScalarType.Int64, device: device)], 1);
-                var newPositions = positions.select(1, -1).unsqueeze(1).add(Scalars.One, Scalars.One);
-                step.Dispose(); attention.Dispose(); positions.Dispose();
+                // finished rows keep decoding on the pad id: only then do the ids go back up from the host
+                var newStep = anyDone ? tensor(chosen, [b, 1], device: device) : next.view(b, 1);
+                step.Dispose();
                 step = newStep.DetachFromDisposeScope();
-                attention = newAttention.DetachFromDisposeScope();
-                positions = newPositions.DetachFromDisposeScope();
+                if (attention is not null)
+                {
+                    var newAttention = cat([attention, ones(b, 1, dtype: ScalarType.Int64, device: device)], 1);
+                    var newPositions = positions!.select(1, -1).unsqueeze(1).add(Scalars.One, Scalars.One);
+                    attention.Dispose(); positions.Dispose();
+                    attention = newAttention.DetachFromDisposeScope();
+                    positions = newPositions.DetachFromDisposeScope();
+                }
             }
         }
         finally
         {
-            step.Dispose(); attention.Dispose(); positions.Dispose();
+            step.Dispose(); attention?.Dispose(); positions?.Dispose();
         }
         return outputs.Select(o => o.ToArray()).ToList();
     }

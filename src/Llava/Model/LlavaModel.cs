@@ -92,13 +92,18 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     /// Token embeddings [B, T, hidden] with the image placeholder positions filled by the projected
     /// features of <paramref name="pixels"/> (row-major order: first image fills the first run).
     /// </summary>
-    public Tensor Embed(Tensor inputIds, Tensor? pixels)
+    /// <param name="imageTokens">
+    /// the number of image placeholders in <paramref name="inputIds"/> when the caller counted them on the host (the
+    /// trainer and the generator build the ids there); null counts them on the device, a device-to-host read that
+    /// stalls a GPU's queue once per forward
+    /// </param>
+    public Tensor Embed(Tensor inputIds, Tensor? pixels, long? imageTokens = null)
     {
         using var scope = NewDisposeScope();
         var isImage = inputIds.eq(Scalars.Of((long)Config.ImageTokenId));                                       // [B, T]
         // the placeholder id may lie outside the vocabulary (LLaVA's -200): embed a harmless id there
         var embeds = model.language_model.embed_tokens.call(inputIds.masked_fill(isImage, Scalars.Of(0L))); // [B, T, hidden]
-        long placeholders = isImage.sum().item<long>();
+        long placeholders = imageTokens ?? isImage.sum().item<long>();
         if (pixels is null)
         {
             if (placeholders != 0)
@@ -115,11 +120,23 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Logits [B, T, vocab] for ids [B, T] and optional pixels [N, 3, H, W].</summary>
-    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, IKvCache? cache = null)
+    /// <param name="imageTokens">see <see cref="Embed"/></param>
+    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, IKvCache? cache = null, long? imageTokens = null)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.language_model.Forward(Embed(inputIds, pixels), positions, mask, cache);
-        return lm_head.call(hidden).MoveToOuterDisposeScope();
+        return lm_head.call(HiddenStates(inputIds, pixels, positions, mask, cache, imageTokens)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The decoder's output [B, T, hidden] (after the final norm), before the LM head: what a loss over some positions only needs.</summary>
+    public Tensor HiddenStates(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, IKvCache? cache = null, long? imageTokens = null)
+    {
+        using var scope = NewDisposeScope();
+        // decoding after a prefill: the ids are the model's own tokens, all inside the vocabulary, embedded as they
+        // are (as transformers does), with no placeholder check and so no device-to-host read per token
+        var embeds = pixels is null && cache is { Length: > 0 }
+            ? model.language_model.embed_tokens.call(inputIds)
+            : Embed(inputIds, pixels, imageTokens);
+        return model.language_model.Forward(embeds, positions, mask, cache).MoveToOuterDisposeScope();
     }
 
     /// <summary>

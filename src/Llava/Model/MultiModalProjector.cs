@@ -25,13 +25,23 @@ public sealed class MultiModalProjector : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>features [N, P, visionHidden] to [N, P, textHidden], in the projector's own dtype.</summary>
+    /// <summary>
+    /// torch.autocast for the projector: when set (bf16 while it trains in float32), its weights are cast to it at each
+    /// forward and it computes there; null: it computes in its own dtype.
+    /// </summary>
+    public ScalarType? ComputeDType { get; set; }
+
     public override Tensor forward(Tensor features)
     {
         using var scope = NewDisposeScope();
         // Under mixed precision the projector trains in float32 behind a bf16 tower: compute in its dtype
         // (the caller casts the result to the embeddings' dtype, see LlavaForConditionalGeneration.Embed).
-        var dtype = linear_1.parameters().First().dtype;
-        var h = linear_1.call(features.dtype == dtype ? features : features.to(dtype));
+        var own = linear_1.parameters().First().dtype;
+        var dtype = ComputeDType ?? own;
+        var x = features.dtype == dtype ? features : features.to(dtype);
+        Tensor Apply(nn.Module<Tensor, Tensor> layer, Tensor input) => dtype == own ? layer.call(input)
+            : nn.functional.linear(input, ((TorchSharp.Modules.Linear)layer).weight!.to(dtype), ((TorchSharp.Modules.Linear)layer).bias?.to(dtype));
+        var h = Apply(linear_1, x);
         if (linear_2 is not null)
         {
             h = _act switch
@@ -41,7 +51,7 @@ public sealed class MultiModalProjector : nn.Module<Tensor, Tensor>
                 "silu" => nn.functional.silu(h),
                 _ => throw new InvalidDataException($"projector_hidden_act '{_act}' is not supported (gelu, gelu_pytorch_tanh, silu)"),
             };
-            h = linear_2.call(h);
+            h = Apply(linear_2, h);
         }
         return h.MoveToOuterDisposeScope();
     }

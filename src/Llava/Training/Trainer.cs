@@ -26,7 +26,9 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// <summary>
 /// The training loop of both LLaVA stages: mixture -> samples (background workers) -> micro-batches of one
 /// modality -> loss / grad_accum -> backward -> clip -> AdamW step at the scheduled learning rate.
-/// Every step runs in its own dispose scope, so native memory stays flat. Checkpoints (atomic) every
+/// Every step runs in its own dispose scope, so native memory stays flat. The host stays off a GPU's critical path:
+/// the next batch's (pinned) host tensors are made on a background thread, the step reads nothing back, and losses
+/// and gradient norms are read every read_every steps in one transfer (<see cref="PendingSteps"/>). Checkpoints (atomic) every
 /// save_every steps and at the end; --resume continues from the newest one exactly (same data order,
 /// optimizer moments, RNG).
 /// </summary>
@@ -90,7 +92,25 @@ public sealed class Trainer
         // first/last loss reported as means over LossWindow steps (single steps swing with the batch's modality)
         double firstLoss = double.NaN, lastLoss = double.NaN;
         var recentLosses = new Queue<double>();
-        var stepLosses = new List<double>();
+        // losses and gradient norms stay on the device until a read point (a GPU's queue is not drained every step);
+        // the steps' other metrics wait for them in `unread`
+        using var pending = new PendingSteps();
+        var unread = new List<StepMetrics>();
+        int readEvery = _r.EffectiveReadEvery(session.Device);
+        void Report(List<PendingSteps.Read> reads)
+        {
+            foreach (var (read, partial) in reads.Zip(unread))
+            {
+                var metrics = partial with { Loss = read.Loss, GradNorm = read.GradNorm };
+                recentLosses.Enqueue(metrics.Loss);
+                if (recentLosses.Count > LossWindow) recentLosses.Dequeue();
+                lastLoss = recentLosses.Average();
+                if (double.IsNaN(firstLoss) && (recentLosses.Count == LossWindow || metrics.Step >= totalSteps)) firstLoss = lastLoss;
+                if (metrics.EvalLoss is not null || (_r.LogEvery > 0 && (metrics.Step % _r.LogEvery == 0 || metrics.Step == totalSteps))) log.Write(metrics);
+                _observer.Step(metrics);
+            }
+            unread.Clear();
+        }
         long stepTokens = 0, stepSamples = 0;
         var stepClock = Stopwatch.StartNew();
         int micro = 0;
@@ -111,39 +131,38 @@ public sealed class Trainer
             }
             var remaining = order.Skip((int)state.InputsConsumed);
 
-            foreach (var batch in ModalityBatches(pipeline.Run(remaining), _r.BatchSize))
+            // the next batch's host tensors (pinned for a GPU) are made on a background thread while this one trains
+            var prepared = ModalityBatches(pipeline.Run(remaining), _r.BatchSize)
+                .Select(b => BatchTensors.Host(b, session.Tokenizer.PadId, PixelType(model), model.Config.ImageTokenId, pin: session.Device.type == DeviceType.CUDA));
+            foreach (var batch in BatchPrefetch.Ahead(prepared))
             {
+                using var _ = batch;
                 ct.ThrowIfCancellationRequested();
-                long lastPosition = batch.Samples.Max(s => positions[s.Origin].Dequeue());
-                double loss = MicroStep(model, batch, session, state.Step);
-                stepLosses.Add(loss);
-                stepTokens += batch.Samples.Sum(s => (long)s.Encoded.Length);
-                stepSamples += batch.Count;
+                long lastPosition = batch.Origins.Max(o => positions[o].Dequeue());
+                MicroStep(model, batch, session, pending);
+                stepTokens += batch.Tokens;
+                stepSamples += batch.Samples;
                 state = state with { InputsConsumed = lastPosition + 1 };
                 if (++micro < _r.GradAccum) continue;
 
                 micro = 0;
                 double factor = schedule.Factor(state.Step);
                 double lr = _r.Optim.Lr * factor;
-                double gradNorm = OptimizerStep(optimizer, parameters, factor);
-                double meanLoss = stepLosses.Average();
-                recentLosses.Enqueue(meanLoss);
-                if (recentLosses.Count > LossWindow) recentLosses.Dequeue();
-                lastLoss = recentLosses.Average();
-                if (double.IsNaN(firstLoss) && (recentLosses.Count == LossWindow || state.Step + 1 >= totalSteps)) firstLoss = lastLoss;
-                state = state with { Step = state.Step + 1, TokensSeen = state.TokensSeen + stepTokens };
-                long resident = MemoryProbe.ResidentBytes();
-                if (heap.AfterStep(resident)) resident = MemoryProbe.ResidentBytes();   // inside the step's time: a release is part of its cost
-                double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
-                double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
-                var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, meanLoss, lr, gradNorm, stepTokens / seconds, stepSamples / seconds,
-                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, stepTokens, stepSamples);
-                if (evalLoss is not null) log.Write(metrics);
-                if (_r.LogEvery > 0 && (state.Step % _r.LogEvery == 0 || state.Step == totalSteps)) log.Write(metrics);
-                _observer.Step(metrics);
-                stepLosses.Clear(); stepTokens = 0; stepSamples = 0; stepClock.Restart();
+                int done = state.Step + 1;
+                bool evalDue = heldOut is not null && (done % _r.EvalEvery == 0 || done == totalSteps);
+                bool saveDue = _r.SaveEvery > 0 && done % _r.SaveEvery == 0;
+                using (var norm = ClipGradients(parameters, session.Device)) pending.CloseStep(norm, payload: done);
+                // read points: every read_every steps, the last step, and before an evaluation or a checkpoint (so no
+                // checkpoint is written past an unchecked step); each read is checked before this step's update
+                var reads = done % readEvery == 0 || done == totalSteps || evalDue || saveDue ? pending.ReadAll() : null;
+                if (reads is not null) StopIfDiverged(reads);
+                OptimizerStep(optimizer, parameters, factor);
+                state = state with { Step = done, TokensSeen = state.TokensSeen + stepTokens };
+                unread.Add(StepMetricsNow(state, lr, evalDue ? HeldOutLoss(model, heldOut!, session) : null));
+                if (reads is not null) Report(reads);
+                stepTokens = 0; stepSamples = 0; stepClock.Restart();
 
-                if (_r.SaveEvery > 0 && state.Step % _r.SaveEvery == 0 && state.Step < totalSteps)
+                if (saveDue && state.Step < totalSteps)
                     SaveCheckpoint(trainable, optimizer, state, model);
                 if (state.Step >= totalSteps) break;
             }
@@ -151,6 +170,17 @@ public sealed class Trainer
             // a partial gradient accumulation carries into the next epoch (no drop_last)
             state = state with { Epoch = state.Epoch + 1, InputsConsumed = 0 };
             log.WriteEvent("epoch_end", new { epoch = state.Epoch, data_errors = errors.Total, first_errors = errors.Examples });
+        }
+        Report(pending.ReadAll());   // nothing is left unread at the last step; kept for safety
+
+        StepMetrics StepMetricsNow(TrainState at, double lr, double? evalLoss)
+        {
+            long resident = MemoryProbe.ResidentBytes();
+            if (heap.AfterStep(resident)) resident = MemoryProbe.ResidentBytes();   // inside the step's time: a release is part of its cost
+            double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
+            // loss and gradient norm are filled in when the step is read (Report)
+            return new StepMetrics(at.Step, totalSteps, at.Epoch, double.NaN, lr, double.NaN, stepTokens / seconds, stepSamples / seconds,
+                resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, stepTokens, stepSamples);
         }
 
         SaveCheckpoint(trainable, optimizer, state, model);
@@ -238,36 +268,56 @@ public sealed class Trainer
     /// <summary>Pixels go in the frozen tower's dtype (under mixed precision the trained parts may differ from it).</summary>
     static ScalarType PixelType(Llava.Model.LlavaForConditionalGeneration model) => model.model.vision_tower.parameters().First().dtype;
 
-    /// <summary>Forward and backward of one micro-batch; returns its mean token loss.</summary>
-    double MicroStep(Llava.Model.LlavaForConditionalGeneration model, Batch batch, LlavaSession session, int step)
+    /// <summary>
+    /// Forward and backward of one micro-batch; its mean token loss stays on the device in <paramref name="pending"/>.
+    /// Nothing is read back: the image-token count (and the scored positions, for scored_logits_only) come with the
+    /// host batch.
+    /// </summary>
+    void MicroStep(Llava.Model.LlavaForConditionalGeneration model, BatchTensors host, LlavaSession session, PendingSteps pending)
     {
         using var scope = NewDisposeScope();
-        using var tensors = BatchTensors.From(batch, session.Tokenizer.PadId, session.Device, PixelType(model));
-        var logits = model.Forward(tensors.InputIds, tensors.Pixels);
-        var loss = CausalLmLoss.Compute(logits, tensors.Labels);
-        double value = loss.item<float>();
-        if (double.IsNaN(value) || double.IsInfinity(value))
-            throw new TrainingDivergedException($"step {step + 1}: loss is {value} on the batch of {string.Join(", ", batch.Samples.Select(s => s.Origin).Take(8))}");
+        using var onDevice = session.Device.type == DeviceType.CPU ? null : host.To(session.Device);
+        var tensors = onDevice ?? host;
+        var loss = _r.ScoredLogitsOnly
+            ? CausalLmLoss.ComputeScored(model.HiddenStates(tensors.InputIds, tensors.Pixels, imageTokens: tensors.ImageTokens), model.lm_head, tensors.ScoredRows, tensors.ScoredTargets)
+            : CausalLmLoss.Compute(model.Forward(tensors.InputIds, tensors.Pixels, imageTokens: tensors.ImageTokens), tensors.Labels);
         // a text-only batch in stage 1 reaches no trained parameter (the projector sees no image): no gradient, so
         // this micro-batch moves nothing, as PyTorch leaves a parameter without a gradient (backward would refuse it)
         if (loss.requires_grad) loss.DividedBy(_r.GradAccum).backward();
-        return value;
+        pending.AddMicroLoss(loss, host.Origins);
+    }
+
+    /// <summary>A NaN or infinite loss or gradient norm in the steps just read stops the run, naming the step and the batch.</summary>
+    static void StopIfDiverged(List<PendingSteps.Read> reads)
+    {
+        foreach (var read in reads)
+        {
+            int step = (int)read.Payload!;
+            foreach (var (loss, origins) in read.MicroBatches)
+                if (double.IsNaN(loss) || double.IsInfinity(loss))
+                    throw new TrainingDivergedException($"step {step}: loss is {loss} on the batch of {string.Join(", ", origins.Take(8))}");
+            if (double.IsNaN(read.GradNorm) || double.IsInfinity(read.GradNorm))
+                throw new TrainingDivergedException($"step {step}: gradient norm is {read.GradNorm}: stopping (no checkpoint is written past it)");
+        }
     }
 
     /// <summary>
-    /// Clip over the gradients that exist, AdamW at the scheduled rates, then gradients to none (PyTorch's
-    /// zero_grad(set_to_none=True)): a parameter that gets no gradient in the next step (the projector on a text-only
-    /// batch) is then left alone, as PyTorch leaves it, and a resumed process, whose parameters start without
-    /// gradients, takes exactly the steps the uninterrupted one takes.
+    /// Clip over the gradients that exist (max_grad_norm 0: only their norm), on the device: the total norm before
+    /// clipping, not read back (0 when no parameter has a gradient, the projector on a stage-1 text-only step).
     /// </summary>
-    double OptimizerStep(AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double scheduleFactor)
+    Tensor ClipGradients(List<TorchSharp.Modules.Parameter> parameters, Device device) =>
+        (_r.Optim.MaxGradNorm > 0 ? Gradients.ClipGradNormOnDevice(parameters, _r.Optim.MaxGradNorm) : Gradients.NormOnDevice(parameters))
+        ?? zeros(1, dtype: ScalarType.Float32, device: device);
+
+    /// <summary>
+    /// AdamW at the scheduled rates, then gradients to none (PyTorch's zero_grad(set_to_none=True)): a parameter that
+    /// gets no gradient in the next step (the projector on a text-only batch) is then left alone, as PyTorch leaves it,
+    /// and a resumed process, whose parameters start without gradients, takes exactly the steps the uninterrupted one takes.
+    /// </summary>
+    void OptimizerStep(AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double scheduleFactor)
     {
-        double norm = _r.Optim.MaxGradNorm > 0 ? Gradients.ClipGradNorm(parameters, _r.Optim.MaxGradNorm) : Gradients.Norm(parameters);
-        if (double.IsNaN(norm) || double.IsInfinity(norm))
-            throw new TrainingDivergedException($"gradient norm is {norm}: stopping before the update");
         optimizer.Step(optimizer.Groups.Select(g => g.Lr * scheduleFactor).ToList());
         Gradients.SetToNone(parameters);
-        return norm;
     }
 
     void SaveCheckpoint(TrainableParameters trainable, AdamW optimizer, TrainState state, nn.Module model)

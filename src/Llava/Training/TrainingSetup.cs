@@ -76,6 +76,8 @@ public static class TrainingSetup
         }
         var trainableDtype = TorchRuntime.ResolveDType(recipe.EffectiveTrainableDtype);
         KeepTrainablesIn(model, lora, trainableDtype);
+        var computeDtype = TorchRuntime.ResolveDType(recipe.Dtype);
+        if (recipe.Autocast && computeDtype != trainableDtype) ComputeIn(model, lora, computeDtype);
         // an unfrozen tower trains in full like the projector: float32 master weights under bf16 too
         if (recipe.UnfreezeVisionTower) model.model.vision_tower.to(trainableDtype);
         foreach (var p in model.model.multi_modal_projector.parameters()) p.requires_grad = true;
@@ -96,6 +98,15 @@ public static class TrainingSetup
             group.Add((name, p));
         }
         return new TrainableParameters(projector, rest, lora, vision);
+    }
+
+    /// <summary>Autocast: the trained adapter and the projector compute in <paramref name="dtype"/> (weights cast per forward).</summary>
+    static void ComputeIn(LlavaForConditionalGeneration model, LoraConfig? lora, ScalarType dtype)
+    {
+        model.model.multi_modal_projector.ComputeDType = dtype;
+        if (lora is null) return;
+        foreach (var (_, m) in LoraInjector.LoraModules(model))
+            if (m.Adapters.Contains(lora.AdapterName)) m.ComputeDType = dtype;
     }
 
     /// <summary>

@@ -30,6 +30,13 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     public long OutFeatures { get; }
     public Module<Tensor, Tensor> BaseLayer => base_layer;
     public string? ActiveAdapter { get; private set; }
+
+    /// <summary>
+    /// torch.autocast for the adapter path: when set (bf16 under mixed precision), A and B are cast to it at each
+    /// forward and the LoRA matmuls run in it, as peft's layer does under torch.autocast; gradients still reach A and
+    /// B in their own dtype. Null: the path computes in the adapter's dtype (peft without autocast).
+    /// </summary>
+    public ScalarType? ComputeDType { get; set; }
     public IEnumerable<string> Adapters => lora_A.Names;
     public IReadOnlyCollection<string> MergedAdapters => _merged;
 
@@ -185,8 +192,9 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         if (ActiveAdapter is not { } name || _merged.Contains(name)) return result;
         using var scope = NewDisposeScope();
         var (scaling, dropout) = _settings[name];
-        var a = lora_A[name].weight;
-        var b = lora_B[name].weight;
+        Tensor a = lora_A[name].weight!;
+        Tensor b = lora_B[name].weight!;
+        if (ComputeDType is { } compute && compute != a.dtype) { a = a.to(compute); b = b.to(compute); }
         var x = input.dtype == a.dtype ? input : input.to(a.dtype);
         if (dropout > 0 && training) x = nn.functional.dropout(x, dropout, training: true);
         var lora = nn.functional.linear(nn.functional.linear(x, a), b);

@@ -116,26 +116,70 @@ public static class Nf4
         return codes.contiguous().MoveToOuterDisposeScope();
     }
 
-    /// <summary>Reconstructs a tensor of <paramref name="shape"/> in <paramref name="dtype"/> from packed codes and float32 absmax.</summary>
+    /// <summary>
+    /// Reconstructs a tensor of <paramref name="shape"/> in <paramref name="dtype"/> from packed codes and float32 absmax.
+    /// The result is the only full-size tensor: the float32 work (codes looked up, scaled by their block's absmax) runs
+    /// in chunks of whole blocks written into it, so dequantizing a 7B model's largest layer (45M weights) needs
+    /// its bf16 result plus at most two chunk-sized float32 temporaries, not three float32 copies of the layer.
+    /// Each chunk does exactly the arithmetic the whole would, so the values are the same bits.
+    /// </summary>
     public static Tensor Dequantize(Tensor packed, Tensor absmax, long[] shape, ScalarType dtype, int blockSize = DefaultBlockSize)
     {
         using var scope = NewDisposeScope();
         long n = shape.Aggregate(1L, (a, b) => a * b);
         if (n > packed.numel() * 2) throw new ArgumentException($"cannot dequantize {n} values from {packed.numel()} bytes");
+        long blocks = (n + blockSize - 1) / blockSize;
+        if (absmax.numel() != blocks)
+            throw new ArgumentException($"absmax has {absmax.numel()} entries; {n} values in blocks of {blockSize} need {blocks}");
         // One lookup per byte into a 256 x 2 table of (high code, low code) values: the same numbers as
         // code[unpack(packed)], with half the indices and no shift/mask temporaries.
-        using var pairs = BytePairTable(packed.device);
-        var values = pairs.index_select(0, packed.reshape(-1).to(ScalarType.Int32)).reshape(-1);
-        if (values.numel() != n) values = values.narrow(0, 0, n);
-        var result = ScaleBack(values, absmax.to(ScalarType.Float32), blockSize).reshape(shape).to(dtype);
-        return result.MoveToOuterDisposeScope();
+        var pairs = BytePairTable(packed.device);
+        var bytes = packed.reshape(-1);
+        var scales = absmax.to(ScalarType.Float32);
+        long chunk = Math.Max(blockSize, DequantizeChunkElements / blockSize * blockSize);   // whole blocks, even (block sizes are)
+        if (n <= chunk)
+        {
+            var all = pairs.index_select(0, bytes.to(ScalarType.Int32)).reshape(-1);
+            if (all.numel() != n) all = all.narrow(0, 0, n);
+            return ScaleBack(all, scales, blockSize).reshape(shape).to(dtype).MoveToOuterDisposeScope();
+        }
+        var result = empty(n, dtype: dtype, device: packed.device);
+        for (long start = 0; start < n; start += chunk)
+        {
+            using var inner = NewDisposeScope();
+            long len = Math.Min(chunk, n - start);
+            var values = pairs.index_select(0, bytes.narrow(0, start / 2, (len + 1) / 2).to(ScalarType.Int32)).reshape(-1);
+            if (values.numel() != len) values = values.narrow(0, 0, len);
+            long firstBlock = start / blockSize, blockCount = (len + blockSize - 1) / blockSize;
+            result.narrow(0, start, len).copy_(ScaleBack(values, scales.narrow(0, firstBlock, blockCount), blockSize));
+        }
+        return result.view(shape).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Elements dequantized per pass (a multiple of every bitsandbytes block size).</summary>
+    const long DequantizeChunkElements = 1L << 22;
 
     static readonly float[] BytePairs = Enumerable.Range(0, 256)
         .SelectMany(b => new[] { CodeArray[b >> 4], CodeArray[b & 15] }).ToArray();
 
-    /// <summary>[256, 2]: row b holds (code[b &gt;&gt; 4], code[b &amp; 15]).</summary>
-    static Tensor BytePairTable(Device device) => torch.tensor(BytePairs, [256, 2], device: device);
+    static readonly object TablesGate = new();
+    static readonly Dictionary<string, Tensor> TablesByDevice = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// [256, 2]: row b holds (code[b &gt;&gt; 4], code[b &amp; 15]); one per device for the process (an upload per
+    /// dequantization would be a host-to-device copy, and on a GPU a synchronisation, for every layer's forward and
+    /// backward). Not to be disposed by callers.
+    /// </summary>
+    static Tensor BytePairTable(Device device)
+    {
+        lock (TablesGate)
+        {
+            string key = device.ToString();
+            if (!TablesByDevice.TryGetValue(key, out var t))
+                TablesByDevice[key] = t = torch.tensor(BytePairs, [256, 2], device: device).DetachFromDisposeScope();
+            return t;
+        }
+    }
 
     /// <summary>values * absmax of their block (values flattened, float32).</summary>
     internal static Tensor ScaleBack(Tensor values, Tensor absmax, int blockSize)

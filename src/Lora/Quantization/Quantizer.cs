@@ -60,11 +60,8 @@ public static class Quantizer
                                                       Func<string, string>? checkpointKey = null, Device? quantizeOn = null)
     {
         checkpointKey ??= k => k;
-        var targets = Targets(root, prefix, cfg);
-        var done = new List<string>(targets.Count);
-        foreach (var (path, module) in targets)
+        return QuantizeFrom(root, prefix, cfg, (path, linear) =>
         {
-            var linear = (Linear)module;
             string wKey = checkpointKey(path + ".weight");
             if (!checkpoint.Contains(wKey)) throw new InvalidDataException($"{checkpoint.Origin}: checkpoint has no tensor '{wKey}' for module '{path}'");
             var entry = checkpoint.Entry(wKey);
@@ -74,15 +71,39 @@ public static class Quantizer
             if (bKey is not null && !checkpoint.Contains(bKey))
                 throw new InvalidDataException($"{checkpoint.Origin}: checkpoint has no tensor '{bKey}' for module '{path}'");
             var device = quantizeOn ?? (linear.weight.is_meta ? CPU : linear.weight.device);
-            var weight = checkpoint.Load(wKey, linear.weight.dtype);
-            var bias = bKey is null ? null : checkpoint.Load(bKey, linear.bias!.dtype);
-            var quantized = FromWeight(weight.to(device), bias?.to(device), cfg, disposeInput: true);
-            weight.Dispose(); bias?.Dispose();
+            return (MoveTo(checkpoint.Load(wKey, linear.weight.dtype), device), bKey is null ? null : MoveTo(checkpoint.Load(bKey, linear.bias!.dtype), device));
+        });
+    }
+
+    /// <summary>
+    /// Quantize-on-load from any source of weights: for every nn.Linear under <paramref name="prefix"/> that the
+    /// config does not skip, <paramref name="source"/> gives its full-precision weight (and bias) for the placeholder
+    /// linear at that path (which may live on the meta device); the weight is quantized where it lies, the module
+    /// swapped in, and the weight, bias and placeholder disposed before the next layer, so at most one layer's
+    /// full-precision weight exists at a time. Returns the replaced module paths.
+    /// </summary>
+    public static List<string> QuantizeFrom(Module root, string prefix, QuantConfig cfg, Func<string, Linear, (Tensor Weight, Tensor? Bias)> source)
+    {
+        var targets = Targets(root, prefix, cfg);
+        var done = new List<string>(targets.Count);
+        foreach (var (path, module) in targets)
+        {
+            var linear = (Linear)module;
+            var (weight, bias) = source(path, linear);
+            var quantized = FromWeight(weight, bias, cfg, disposeInput: true);
             ModuleSurgery.Replace(root, path, quantized);
             linear.Dispose();
             done.Add(path);
         }
         return done;
+    }
+
+    /// <summary>The tensor on <paramref name="device"/>; the original is disposed when the move made a copy.</summary>
+    static Tensor MoveTo(Tensor t, Device device)
+    {
+        var moved = t.to(device);
+        if (!ReferenceEquals(moved, t)) t.Dispose();
+        return moved;
     }
 
     /// <summary>The nn.Linear modules under <paramref name="prefix"/> the config does not skip; LoRA's own

@@ -33,6 +33,27 @@ public sealed class TrainRecipe
     public int SaveEvery { get; set; }
     public int LogEvery { get; set; } = 1;
     /// <summary>
+    /// Read the steps' losses and gradient norms back from the device every N steps, in one transfer (and always before
+    /// an evaluation, a checkpoint and at the end); NaN/inf is caught there. Each read makes the host wait for a GPU's
+    /// queue to drain, so a GPU run reads every 10 steps unless told; on the CPU a read costs nothing and every step is
+    /// read (the progress display and metrics.jsonl show a step only once it is read). null: 1 on the CPU, 10 elsewhere.
+    /// </summary>
+    public int? ReadEvery { get; set; }
+    /// <summary>
+    /// Run the LM head and the loss on the scored positions only (CausalLmLoss.ComputeScored): the same mean over the
+    /// same tokens without the [B, T, vocab] logits of the unscored image and prompt positions, which are a step's
+    /// largest tensors on a GPU (5 GiB at batch 16 x 704 x 32064). Off by default: the sums then run in another order,
+    /// so losses differ from the full-logits path in the last bits (resume stays exact either way).
+    /// </summary>
+    public bool ScoredLogitsOnly { get; set; }
+
+    public int EffectiveReadEvery(TorchSharp.torch.Device device) => ReadEvery switch
+    {
+        null => device.type == TorchSharp.DeviceType.CPU ? 1 : 10,
+        < 1 => throw new InvalidDataException($"read_every {ReadEvery} must be at least 1"),
+        { } n => n,
+    };
+    /// <summary>
     /// When the native heap's free pages go back to the kernel: auto (when resident memory outgrows what a step
     /// needs by a quarter) | step (after every step) | never. Without releases glibc keeps what each step frees and
     /// resident memory climbs over a run (see NativeHeap, HeapReleasePolicy; measured costs in the README).
@@ -61,6 +82,14 @@ public sealed class TrainRecipe
     /// null: see <see cref="EffectiveTrainableDtype"/>.
     /// </summary>
     public string? TrainableDtype { get; set; }
+    /// <summary>
+    /// torch.autocast's arithmetic for what trains under a half <see cref="Dtype"/> (transformers' Trainer with bf16=True
+    /// running peft): the LoRA adapters and the projector compute in dtype, their weights cast at each forward, while
+    /// their master weights, gradients and AdamW moments stay in trainable_dtype. Off (default): they compute in their
+    /// own dtype (float32), which is more exact and, on a GPU, slower (float32 matmuls run at a fraction of bf16's
+    /// rate; LoRA's are about 5% of a TinyLlama-shaped model's matmul work). No effect under dtype float32.
+    /// </summary>
+    public bool Autocast { get; set; }
     public string Device { get; set; } = "cpu";
     public string OutputDir { get; set; } = "runs/train";
 
