@@ -59,15 +59,16 @@ public sealed class AdamWTests
         double[] Run(bool collect)
         {
             using var scope = NewDisposeScope();
-            manual_seed(5);
-            var parameters = Enumerable.Range(0, 4).Select(i => ($"p{i}", new Parameter(randn(64, 33), requires_grad: true))).ToList();
+            // a generator of its own: torch's global one is shared with tests running in parallel
+            using var random = new Generator(5);
+            var parameters = Enumerable.Range(0, 4).Select(i => ($"p{i}", new Parameter(randn([64, 33], generator: random), requires_grad: true))).ToList();
             using var optimizer = new AdamW([new AdamWGroup(parameters, 1e-2, WeightDecay: 0.01)]);
             using var stop = new CancellationTokenSource();
             var collector = collect ? Task.Run(() => { while (!stop.IsCancellationRequested) { GC.Collect(); GC.WaitForPendingFinalizers(); } }) : Task.CompletedTask;
             for (int step = 0; step < 150; step++)
             {
                 using var stepScope = NewDisposeScope();
-                foreach (var (_, p) in parameters) p.grad = randn_like(p);
+                foreach (var (_, p) in parameters) p.grad = randn(p.shape, generator: random);
                 Gradients.ClipGradNorm(parameters.Select(x => x.Item2), 5.0);
                 // a new learning rate every step: the Scalars built from it must stay alive through their calls
                 optimizer.Step([1e-2 * (1 + step % 7) / 7.0]);
