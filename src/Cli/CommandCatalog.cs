@@ -18,5 +18,6 @@ static class CommandCatalog
         Commands.QuantizeCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
+        Commands.DistributedCommands.Create(),
     ];
 }
