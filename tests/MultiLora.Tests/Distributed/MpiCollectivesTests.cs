@@ -1,0 +1,24 @@
+namespace MultiLora.Tests.Distributed;
+
+/// <summary>The mpi backend across real processes: `multilora distributed check` under mpirun (Open MPI from .ci/run).</summary>
+[Collection(DistributedCollection.Name)]
+public sealed class MpiCollectivesTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]   // an odd world: MPI's algorithms for non-powers of two, broadcast from rank 2
+    public void EveryRank_GetsExactResultsFromEveryCollective(int ranks)
+    {
+        var result = RankLauncher.Run(RankLauncher.MpirunJob(ranks, ["distributed", "check", "--backend", "mpi"]), TimeSpan.FromMinutes(2));
+        Assert.True(result.ExitCode == 0, result.Output);
+        for (int r = 0; r < ranks; r++)
+            Assert.Contains($"rank {r} of {ranks} (local rank {r}, launched by openmpi): 10/10 collective checks passed on cpu over mpi (Open MPI", result.Output);
+    }
+}
+
+/// <summary>Multi-process tests run one at a time: each already uses both cores.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DistributedCollection
+{
+    public const string Name = "distributed";
+}
