@@ -10,12 +10,20 @@ public static class DistributedBackends
 {
     public const string Choices = "auto|mpi|nccl|none";
 
-    public static DistributedBackend Parse(string value, string key = "distributed.backend") => value.Trim().ToLowerInvariant() switch
+    public static DistributedBackend Parse(string value, string key = "distributed.backend") =>
+        TryParse(value, out var backend) ? backend : throw new InvalidDataException($"{key} '{value}' is not one of {Choices}");
+
+    public static bool TryParse(string? value, out DistributedBackend backend)
     {
-        "auto" => DistributedBackend.Auto,
-        "mpi" => DistributedBackend.Mpi,
-        "nccl" => DistributedBackend.Nccl,
-        "none" => DistributedBackend.None,
-        _ => throw new InvalidDataException($"{key} '{value}' is not one of {Choices}"),
-    };
+        DistributedBackend? parsed = value?.Trim().ToLowerInvariant() switch
+        {
+            "auto" => DistributedBackend.Auto,
+            "mpi" => DistributedBackend.Mpi,
+            "nccl" => DistributedBackend.Nccl,
+            "none" => DistributedBackend.None,
+            _ => null,
+        };
+        backend = parsed ?? DistributedBackend.Auto;
+        return parsed is not null;
+    }
 }
