@@ -56,8 +56,8 @@ public sealed record LaunchEnvironment(Launcher Launcher, int Rank, int WorldSiz
         return SingleProcess with { MasterAddr = addr, MasterPort = port };
     }
 
-    /// <summary>"rank 1 of 2 (local rank 1, launched by openmpi)".</summary>
-    public override string ToString() => $"rank {Rank} of {WorldSize} (local rank {LocalRank}, launched by {Launcher.ToString().ToLowerInvariant()})";
+    /// <summary>"rank 1 of 2, local rank 1, launched by openmpi".</summary>
+    public override string ToString() => $"rank {Rank} of {WorldSize}, local rank {LocalRank}, launched by {Launcher.ToString().ToLowerInvariant()}";
 
     static LaunchEnvironment Validated(LaunchEnvironment e, string rankKey, string sizeKey)
     {

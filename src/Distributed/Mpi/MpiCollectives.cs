@@ -49,6 +49,9 @@ public sealed unsafe class MpiCollectives : ICollectives
     /// </summary>
     public static MpiCollectives Start(LaunchEnvironment launch, WatchdogOptions? watchdog)
     {
+        // srun without an MPI plugin: Open MPI would abort inside MPI_Init with a page of text
+        if (launch.Launcher == Launcher.Slurm && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PMIX_RANK")) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PMI_FD")))
+            throw new MpiException($"srun started this process ({launch}) without an MPI plugin (no PMIX_RANK or PMI_FD): use srun --mpi=pmix (or SLURM_MPI_TYPE=pmix, or MpiDefault=pmix in slurm.conf)");
         var mpi = MpiLibrary.Load();
         int initialized = 0, provided = 0;
         mpi.Check(mpi.Initialized(&initialized), "MPI_Initialized");

@@ -33,7 +33,7 @@ public sealed class CollectivesStartTests
     public void BackendNone_UnderALauncherOfTwoRanks_IsRefused()
     {
         var e = Assert.Throws<InvalidOperationException>(() => Collectives.Start(DistributedBackend.None, TwoRanksByMpirun, DeviceType.CPU, null));
-        Assert.StartsWith("distributed.backend is none but this process is rank 0 of 2 (local rank 0, launched by openmpi)", e.Message);
+        Assert.StartsWith("distributed.backend is none but this process is rank 0 of 2, local rank 0, launched by openmpi", e.Message);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class MpiCollectivesTests
         var result = RankLauncher.Run(RankLauncher.MpirunJob(ranks, ["distributed", "check", "--backend", "mpi"]), TimeSpan.FromMinutes(2));
         Assert.True(result.ExitCode == 0, result.Output);
         for (int r = 0; r < ranks; r++)
-            Assert.Contains($"rank {r} of {ranks} (local rank {r}, launched by openmpi): 10/10 collective checks passed on cpu over mpi (Open MPI", result.Output);
+            Assert.Contains($"rank {r} of {ranks}, local rank {r}, launched by openmpi: 10/10 collective checks passed on cpu over mpi (Open MPI", result.Output);
     }
 }
 
