@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["load"] = MultiLora.Benchmarks.LoadBenchmark.Run,
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
+    ["allreduce"] = MultiLora.Benchmarks.AllReduceBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {
