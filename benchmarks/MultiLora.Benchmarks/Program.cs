@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["pipeline"] = MultiLora.Benchmarks.PipelineBenchmark.Run,
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
     ["allreduce"] = MultiLora.Benchmarks.AllReduceBenchmark.Run,
+    ["distributed-plan"] = MultiLora.Benchmarks.DistributedPlanBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {
