@@ -110,7 +110,7 @@ sealed unsafe class MpiLibrary
         fixed (byte* b = buffer)
             if (LibraryVersion(b, &length) != MpiAbi.Success) return Abi.Name;
         var text = Encoding.ASCII.GetString(buffer, 0, Math.Clamp(length, 0, buffer.Length)).TrimEnd('\0');
-        return text.Split('\n', ',')[0].Trim();
+        return text.Split('\n', ',')[0].Replace('\t', ' ').Trim();
     }
 
     /// <summary>dlopen with RTLD_NOW | RTLD_GLOBAL (NativeLibrary.Load uses RTLD_LOCAL).</summary>
