@@ -1,6 +1,9 @@
 namespace MultiLora.Llava.Training;
 
-/// <summary>One optimizer step as logged to the console, metrics.jsonl and TensorBoard.</summary>
+/// <summary>
+/// One optimizer step as logged to the console, metrics.jsonl and TensorBoard. Loss, tokens/s and samples/s are the
+/// global batch's (all ranks); AllReducedBytes is what this rank passed to the gradient all-reduce (0 in one process).
+/// </summary>
 public sealed record StepMetrics(
     int Step,
     int TotalSteps,
@@ -13,7 +16,8 @@ public sealed record StepMetrics(
     long ResidentBytes,
     long PeakResidentBytes,
     double ElapsedSeconds,
-    double? EvalLoss = null);
+    double? EvalLoss = null,
+    long AllReducedBytes = 0);
 
 /// <summary>Receives progress from the trainer (the CLI draws a progress bar; tests record).</summary>
 public interface ITrainingObserver
@@ -21,4 +25,13 @@ public interface ITrainingObserver
     void Started(string description, int totalSteps, long trainableParameters);
     void Step(StepMetrics metrics);
     void Message(string text);
+}
+
+/// <summary>What ranks other than 0 report to: nothing (rank 0 draws the progress and writes the logs).</summary>
+public sealed class SilentObserver : ITrainingObserver
+{
+    public static SilentObserver Instance { get; } = new();
+    public void Started(string description, int totalSteps, long trainableParameters) { }
+    public void Step(StepMetrics metrics) { }
+    public void Message(string text) { }
 }
