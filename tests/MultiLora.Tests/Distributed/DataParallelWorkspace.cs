@@ -17,6 +17,21 @@ public sealed record LoggedStep(int Step, double Loss, long AllReducedBytes);
 public sealed class DataParallelWorkspace : IDisposable
 {
     public TinyTrainingWorkspace Work { get; } = new();
+    readonly Dictionary<string, string> _twoRankRuns = [];
+
+    /// <summary>
+    /// `mpirun -n 2 multilora train` with batch 2 per rank, 10 steps, a checkpoint at step 5; run once per method and
+    /// grad_accum and shared by the tests that need it. Returns the output folder.
+    /// </summary>
+    public string TwoRankRun(string method, int accum)
+    {
+        string output = $"two-{method}-{accum}";
+        if (_twoRankRuns.TryGetValue(output, out var done)) return done;
+        var recipe = Recipe(method, batch: 2, accum, output, saveEvery: 5);
+        var job = RankLauncher.Run(RankLauncher.MpirunJob(2, ["train", "--recipe", WriteYaml(recipe, output)]), TimeSpan.FromMinutes(4));
+        Assert.True(job.ExitCode == 0, job.Output);
+        return _twoRankRuns[output] = recipe.OutputDir;
+    }
 
     /// <summary>The tests' recipe: 10 steps at a learning rate that moves the weights clearly, no dropout.</summary>
     public TrainRecipe Recipe(string method, int batch, int accum, string output, int steps = 10, int saveEvery = 0)
