@@ -38,12 +38,14 @@ public sealed class Trainer
     readonly TrainRecipe _r;
     readonly ITrainingObserver _observer;
     readonly ICollectives _collectives;
+    readonly LaunchEnvironment _launch;
     readonly string _device;
 
-    Trainer(TrainRecipe recipe, ITrainingObserver observer, ICollectives collectives, string device)
+    Trainer(TrainRecipe recipe, ITrainingObserver observer, ICollectives collectives, LaunchEnvironment launch, string device)
     {
         _r = recipe;
         _collectives = collectives;
+        _launch = launch;
         _device = device;
         // progress, messages and files come from rank 0 alone
         _observer = collectives.Rank == 0 ? observer : SilentObserver.Instance;
@@ -61,7 +63,7 @@ public sealed class Trainer
         using var collectives = Collectives.Start(recipe.Distributed.ParsedBackend, launch, TorchRuntime.ResolveDevice(device).type, recipe.Distributed.WatchdogOptions());
         try
         {
-            return new Trainer(recipe, observer, collectives, device).Run(resume, ct);
+            return new Trainer(recipe, observer, collectives, launch, device).Run(resume, ct);
         }
         catch (Exception e)
         {
@@ -118,7 +120,7 @@ public sealed class Trainer
         if (writer)
             File.WriteAllText(Path.Combine(_r.OutputDir, "recipe.yaml"), new YamlDotNet.Serialization.SerializerBuilder()
                 .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance).Build().Serialize(_r));
-        string ranks = parallel.WorldSize > 1 ? $", {parallel.WorldSize} ranks over {_collectives.Description}, global batch {samplesPerStep}" : "";
+        string ranks = parallel.WorldSize > 1 ? $", {parallel.WorldSize} ranks launched by {_launch.Launcher.ToString().ToLowerInvariant()} over {_collectives.Description}, global batch {samplesPerStep}" : "";
         _observer.Started($"stage {_r.Stage} {_r.EffectiveMethod.ToString().ToLowerInvariant()} on {source} ({_r.Dtype}, trained parameters {_r.EffectiveTrainableDtype}{ranks})", totalSteps, trainable.Count);
 
         // first/last loss reported as means over LossWindow steps (single steps swing with the batch's modality)
