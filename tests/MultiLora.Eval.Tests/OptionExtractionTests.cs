@@ -51,7 +51,10 @@ public class OptionExtractionTests
     [InlineData("B", "B")]
     [InlineData("C. dog", "C")]
     [InlineData("The answer is A.", "A")]
-    [InlineData("Because of the fur.\nThe answer is D", "D")]
+    [InlineData("Because of the fur.\nThe answer is D.", "D")]
+    [InlineData("The answer is D", null)]        // LLaVA's pattern wants one more character after the letter
+    [InlineData(" B", null)]                     // the reply is not stripped
+    [InlineData("The answer is A. The answer is B.", null)]   // two matches: FAILED
     [InlineData("(B)", null)]        // LLaVA's ScienceQA parser knows only these three shapes
     [InlineData("E", null)]          // a letter beyond the choices
     public void ScienceQaLetter_MirrorsLlavaEvalScienceQa(string reply, string? expected) =>

@@ -13,13 +13,13 @@ public class ScoreAndCompareTests
     {
         using var data = Fixture.Temp();
         TestFiles.WritePope(data.Path);
-        var questions = Path.Combine(data.Path, "pope", "coco_pope_random.json");
+        var questions = Path.Combine(data.Path, "pope", "coco", "coco_pope_random.json");   // POPE's own label file
         TestFiles.WriteJsonl(data.File("answers.jsonl"), [
             new { question_id = 1, prompt = "", text = "Yes, there is", answer_id = "x", model_id = "m" },
             new { question_id = 2, prompt = "", text = "No.", answer_id = "y", model_id = "m" },
             new { question_id = 3, prompt = "", text = "There is no dog", answer_id = "z", model_id = "m" },
         ]);
-        var run = PredictionScorer.Score(TaskCatalog.Load().Get("pope"), questions, data.File("answers.jsonl"), data.File("out/results.json"));
+        var run = PredictionScorer.Score(TaskCatalog.Load().Get("pope"), questions, data.File("answers.jsonl"), new ScoreOptions(data.File("out/results.json")));
         var m = run.Tasks.Single().Metrics;
         Assert.Equal(100.0 * 2 / 3, m["accuracy"], 6);   // TP, TN, FN
         Assert.Equal(100.0, m["precision"], 6);
@@ -29,7 +29,7 @@ public class ScoreAndCompareTests
     }
 
     [Fact]
-    public void Score_TextVqaAnswerFile_UsesOfficialAccuracy_AndMissingPredictionIsFailed()
+    public void Score_TextVqaAnswerFileMissingAQuestion_WithAllowPartial_AveragesTheAnswersPresent()
     {
         using var data = Fixture.Temp();
         TestFiles.WriteTextVqa(data.Path);
@@ -37,10 +37,13 @@ public class ScoreAndCompareTests
             new { question_id = 11, text = "Coca-Cola." },
             new { question_id = 12, text = "two" },
         ]);
-        var run = PredictionScorer.Score(TaskCatalog.Load().Get("textvqa"), Path.Combine(data.Path, "textvqa", "TextVQA_0.5.1_val.json"), data.File("answers.jsonl"));
+        var run = PredictionScorer.Score(TaskCatalog.Load().Get("textvqa"), Path.Combine(data.Path, "textvqa", "TextVQA_0.5.1_val.json"), data.File("answers.jsonl"),
+            new ScoreOptions(AllowPartial: true));
         var m = run.Tasks.Single().Metrics;
-        Assert.Equal(100.0 * (0.9 + 1.0 + 0) / 3, m["vqa_accuracy"], 6);
+        Assert.Equal(100.0 * (0.9 + 1.0) / 2, m["vqa_accuracy"], 6);   // LLaVA's m4c evaluator averages the answers present
         Assert.Equal(1, m["failed"]);
+        Assert.Equal(100.0 * 2 / 3, m["coverage"], 6);
+        Assert.Contains("13", Assert.Single(run.Tasks.Single().Warnings!));
     }
 
     [Fact]
@@ -84,7 +87,7 @@ public class ScoreAndCompareTests
         TestFiles.WritePope(data.Path);
         File.WriteAllText(data.File("answers.jsonl"), "{\"question_id\": 1, \"text\": \"Yes\"}\n{broken\n");
         var e = Assert.Throws<InvalidDataException>(() => PredictionScorer.Score(TaskCatalog.Load().Get("pope"),
-            Path.Combine(data.Path, "pope", "coco_pope_random.json"), data.File("answers.jsonl")));
+            Path.Combine(data.Path, "pope", "coco", "coco_pope_random.json"), data.File("answers.jsonl")));
         Assert.Contains("answers.jsonl:2", e.Message);
     }
 

@@ -20,6 +20,46 @@ public class TaskDefinitionTests
     }
 
     [Fact]
+    public void BuiltInTasks_NameTheReferenceImplementationTheyReproduce()
+    {
+        foreach (var task in TaskCatalog.Load().All)
+        {
+            Assert.NotEmpty(task.Reproduces!);
+            Assert.All(task.Reproduces!, r =>
+            {
+                Assert.Matches("^[0-9a-f]{40}$", r.Commit);
+                Assert.Contains('/', r.Repository);
+                Assert.NotEmpty(r.Files);
+            });
+        }
+        Assert.Equal("haotian-liu/LLaVA", TaskCatalog.Load().Get("pope").Reproduces![0].Repository);
+        Assert.Equal(["haotian-liu/LLaVA", "GT-Vision-Lab/VQA"], TaskCatalog.Load().Get("vqav2").Reproduces!.Select(r => r.Repository));
+    }
+
+    [Fact]
+    public void TaskYaml_ReproducesEntriesAreChecked()
+    {
+        var ok = TaskYaml.Parse(Minimal + "reproduces:\n  repository: a/b\n  commit: abc\n  files: [x.py, y.py]\n", "t.yaml");
+        Assert.Equal(new[] { "x.py", "y.py" }, ok.Reproduces![0].Files);
+        var e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal + "reproduces:\n  repository: a/b\n  files: [x.py]\n", "t.yaml"));
+        Assert.Contains("'commit'", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal + "reproduces:\n  repo: a/b\n", "t.yaml"));
+        Assert.Contains("'repo'", e.Message);
+    }
+
+    [Fact]
+    public void TaskYaml_AReferenceScorerKeepsItsOwnAnswerParsing()
+    {
+        // llava_pope reads replies as eval_pope.py does; another parser would silently mix two scorings.
+        var e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal.Replace("answer_parser: pope_yes_no", "answer_parser: raw"), "t.yaml"));
+        Assert.Contains("'answer_parser'", e.Message);
+        Assert.Contains("t.yaml", e.Message);
+        // A generic scorer needs one.
+        e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal.Replace("answer_parser: pope_yes_no\n", "").Replace("scorer: pope", "scorer: exact_match").Replace("metrics: [accuracy, f1]", "metrics: [exact_match]"), "t.yaml"));
+        Assert.Contains("needs key 'answer_parser'", e.Message);
+    }
+
+    [Fact]
     public void TaskYaml_UnknownKeyIsAnErrorNamingKeyAndFile()
     {
         var e = Assert.Throws<InvalidDataException>(() => TaskYaml.Parse(Minimal + "temperature: 0\n", "my/task.yaml"));
@@ -53,12 +93,12 @@ public class TaskDefinitionTests
         using var tasks = Fixture.Temp();
         using var run = Fixture.Temp();
         TestFiles.WritePope(data.Path);
-        File.WriteAllText(tasks.File("mine.yaml"), Minimal.Replace("d/*.jsonl", "pope/coco_pope_random.json").Replace("name: mine", "name: pope_random_only") + "image_root: pope/val2014\n");
+        File.WriteAllText(tasks.File("mine.yaml"), Minimal.Replace("d/*.jsonl", "pope/coco/coco_pope_random.json").Replace("name: mine", "name: pope_random_only") + "image_root: pope/val2014\n");
         var maxNewTokens = new List<int>();
         var model = new FakeModel(r => { maxNewTokens.Add(r.MaxNewTokens); return TestFiles.PopeReply(r.Prompt); });
         var results = EvalRunner.Run(model, new EvalRunOptions(["pope_random_only"], data.Path, run.Path, TaskPaths: [tasks.Path]));
         var m = results.Tasks.Single().Metrics;
-        Assert.Equal(["accuracy", "f1", "failed", "n"], m.Keys.Order());  // only the metrics asked for (plus counts)
+        Assert.Equal(["accuracy", "coverage", "f1", "failed", "n"], m.Keys.Order());  // only the metrics asked for (plus counts)
         Assert.Equal(100.0 * 2 / 3, m["accuracy"], 6);                     // dog TP, cat TN, horse FN
         Assert.Equal([16, 16, 16], maxNewTokens);                          // the task's max_new_tokens reaches the model
     }

@@ -53,19 +53,25 @@ static class TestFiles
         File.WriteAllText(path, JsonSerializer.Serialize(value));
     }
 
-    /// <summary>POPE: two splits; replies keyed by question text (see PopeReplies).</summary>
+    /// <summary>
+    /// POPE in LLaVA's layout: pope/llava_pope_test.jsonl (question ids 1-5, two categories) and POPE's label files in
+    /// pope/coco; replies keyed by question text (see PopeReplies).
+    /// </summary>
     public static void WritePope(string root)
     {
         foreach (var img in new[] { "a.bmp", "b.bmp" }) WriteImage(Path.Combine(root, "pope", "val2014", img));
-        WriteJsonl(Path.Combine(root, "pope", "coco_pope_random.json"), [
-            new { question_id = 1, image = "a.bmp", text = "Is there a dog in the image?", label = "yes" },
-            new { question_id = 2, image = "a.bmp", text = "Is there a cat in the image?", label = "no" },
-            new { question_id = 3, image = "b.bmp", text = "Is there a horse in the image?", label = "yes" },
-        ]);
-        WriteJsonl(Path.Combine(root, "pope", "coco_pope_popular.json"), [
-            new { question_id = 4, image = "b.bmp", text = "Is there a car in the image?", label = "no" },
-            new { question_id = 5, image = "a.bmp", text = "Is there a person in the image?", label = "yes" },
-        ]);
+        (int Id, string Image, string Obj, string Label, string Category)[] rows =
+        [
+            (1, "a.bmp", "dog", "yes", "random"), (2, "a.bmp", "cat", "no", "random"), (3, "b.bmp", "horse", "yes", "random"),
+            (4, "b.bmp", "car", "no", "popular"), (5, "a.bmp", "person", "yes", "popular"),
+        ];
+        foreach (var category in new[] { "random", "popular" })
+            WriteJsonl(Path.Combine(root, "pope", "coco", $"coco_pope_{category}.json"), rows.Where(r => r.Category == category)
+                .Select((r, i) => (object)new { question_id = i + 1, image = r.Image, text = $"Is there a {r.Obj} in the image?", label = r.Label }));
+        WriteJsonl(Path.Combine(root, "pope", "llava_pope_test.jsonl"), rows.Select(r => (object)new
+        {
+            question_id = r.Id, image = r.Image, text = $"Is there a {r.Obj} in the image?\nAnswer the question using a single word or phrase.", category = r.Category,
+        }));
     }
 
     public static readonly Dictionary<string, string> PopeReplies = new()

@@ -34,23 +34,33 @@ static class EvalCommands
     {
         var task = new Option<string>("--task") { Description = "Task name (see `multilora eval tasks`).", Required = true };
         var data = new Option<string>("--data") { Description = "The task's data file in its official format (POPE question JSONL, TextVQA/VQA JSON, MMBench TSV, ...).", Required = true };
-        var predictions = new Option<string>("--predictions") { Description = "Answer file JSONL (LLaVA format: question_id, text).", Required = true };
+        var predictions = new Option<string>("--predictions") { Description = "Answer file JSONL as LLaVA's model_vqa*.py write it (question_id, prompt, text, ...).", Required = true };
         var output = new Option<string?>("--out") { Description = "results.json path, or a folder for results.json, results.md and samples/." };
+        var allowPartial = new Option<bool>("--allow-partial")
+        {
+            Description = "Score a file whose answers do not match the questions one to one (unknown ids, duplicates, missing answers): warn and report coverage instead of refusing.",
+        };
         var taskPaths = TaskPathsOption();
-        var cmd = new Command("score", "Score predictions made elsewhere with the built-in scorers.");
-        foreach (var o in new Option[] { task, data, predictions, output, taskPaths }) cmd.Options.Add(o);
+        var cmd = new Command("score", "Score an answer file made elsewhere the way the task's reference script does.");
+        foreach (var o in new Option[] { task, data, predictions, output, allowPartial, taskPaths }) cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
             var definition = TaskCatalog.Load(parse.GetValue(taskPaths)).Get(parse.GetValue(task)!);
             var outPath = parse.GetValue(output);
             var cacheDir = Path.Combine(outPath is null ? Directory.GetCurrentDirectory() : (outPath.EndsWith(".json") ? Path.GetDirectoryName(Path.GetFullPath(outPath))! : outPath), EvalRunOptions.JudgeCacheFolder);
-            var run = PredictionScorer.Score(definition, parse.GetValue(data)!, parse.GetValue(predictions)!, outPath, JudgeOptions.FromEnvironment(cacheDir));
+            var run = PredictionScorer.Score(definition, parse.GetValue(data)!, parse.GetValue(predictions)!,
+                new ScoreOptions(outPath, JudgeOptions.FromEnvironment(cacheDir), AllowPartial: parse.GetValue(allowPartial)));
             var table = new Table().AddColumns("task", "metric", "value");
             foreach (var t in run.Tasks)
                 foreach (var (k, v) in t.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
                     table.AddRow(Markup.Escape(t.Task), Markup.Escape(k), v.ToString("0.##", CultureInfo.InvariantCulture));
             AnsiConsole.Write(table);
-            foreach (var t in run.Tasks) AnsiConsole.MarkupLineInterpolated($"[grey]{t.Task}: {t.Scoring}[/]");
+            foreach (var t in run.Tasks)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[grey]{t.Task}: {t.Scoring}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[grey]coverage: {t.Answered}/{t.Total} answered; reproduces {string.Join("; ", (t.Reproduces ?? []).Select(r => r.ToString()))}[/]");
+                foreach (var w in t.Warnings ?? []) AnsiConsole.MarkupLineInterpolated($"[yellow]warning: {w}[/]");
+            }
             if (outPath is not null) AnsiConsole.MarkupLineInterpolated($"written: {outPath}");
             return 0;
         });
@@ -86,10 +96,11 @@ static class EvalCommands
         cmd.Options.Add(taskPaths);
         cmd.SetAction(parse =>
         {
-            var table = new Table().AddColumns("task", "format", "data", "metrics", "max new tokens", "from");
+            var table = new Table().AddColumns("task", "format", "data", "scorer", "metrics", "max new tokens", "reproduces", "from");
             foreach (var t in TaskCatalog.Load(parse.GetValue(taskPaths)).All.OrderBy(t => t.Name, StringComparer.Ordinal))
-                table.AddRow(Markup.Escape(t.Name), t.Format, Markup.Escape(t.Data), string.Join(", ", t.Metrics),
-                    t.MaxNewTokens.ToString(CultureInfo.InvariantCulture), Markup.Escape(t.Origin));
+                table.AddRow(Markup.Escape(t.Name), t.Format, Markup.Escape(t.Data), t.Scorer, string.Join(", ", t.Metrics),
+                    t.MaxNewTokens.ToString(CultureInfo.InvariantCulture), Markup.Escape(string.Join("; ", (t.Reproduces ?? []).Select(r => r.ToString()))),
+                    Markup.Escape(t.Origin));
             AnsiConsole.Write(table);
             return 0;
         });

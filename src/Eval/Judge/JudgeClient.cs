@@ -10,7 +10,7 @@ namespace MultiLora.Eval.Judge;
 /// network errors, 429 and 5xx are retried with exponential backoff; other 4xx and malformed replies fail at once
 /// (retrying would not change them). Replies are cached by request hash.
 /// </summary>
-public sealed class JudgeClient : IDisposable
+public sealed class JudgeClient : IJudge, IDisposable
 {
     readonly JudgeOptions _options;
     readonly HttpClient _http;

@@ -4,6 +4,7 @@ using MultiLora.Eval.Judge;
 using MultiLora.Eval.Samples;
 using MultiLora.Eval.Scoring;
 using MultiLora.Eval.Tasks;
+using MultiLora.Eval.Text;
 
 namespace MultiLora.Eval.Running;
 
@@ -44,7 +45,8 @@ public static class EvalRunner
 
     static TaskResult RunTask(IEvalModel model, TaskDefinition task, EvalRunOptions options, JudgeClient? judge, CancellationToken ct)
     {
-        var samples = SampleReader.Read(task, options.DataRoot, limit: options.Limit);
+        // Optional samples (outside the task's required set, e.g. ScienceQA problems without an image) are not asked.
+        var samples = SampleReader.Read(task, options.DataRoot, limit: options.Limit).Where(s => !s.Optional).ToList();
         var scorer = ScorerFactory.Create(task, judge);
         var logPath = Path.Combine(options.OutputDir, EvalRunOptions.SamplesFolder, task.Name + ".jsonl");
         using var log = SampleLog.Open(logPath);
@@ -79,12 +81,14 @@ public static class EvalRunner
             }
             foreach (var (sample, prompt, reply, error) in Generate(model, task, ready, ct))
                 Record(error is null
-                    ? RecordBuilder.Scored(task, scorer, sample, prompt, reply!, ct)
+                    // LLaVA's model_vqa*.py write outputs .strip()ped; the reference scripts then read them as written.
+                    ? RecordBuilder.Scored(task, scorer, sample, prompt, new Prediction(PyStr.Strip(reply!)), ct)
                     : RecordBuilder.Failed(task, scorer, sample, prompt, error));
         }
 
         var ordered = samples.Select(s => records[s.Id]).ToList();
-        return new TaskResult(task.Name, Scoring.Metrics.Select(scorer.Aggregate(ordered), task.Metrics), scorer.Scoring, thisRun);
+        return new TaskResult(task.Name, Scoring.Metrics.Select(scorer.Aggregate(ordered), task.Metrics), scorer.Scoring, thisRun,
+            task.Scorer, task.Reproduces ?? []);
     }
 
     /// <summary>One reply or one error per sample; a failing batch is split into single samples so one bad sample fails alone.</summary>

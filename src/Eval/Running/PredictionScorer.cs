@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using MultiLora.Eval.Judge;
 using MultiLora.Eval.Samples;
@@ -8,67 +7,78 @@ using MultiLora.Eval.Tasks;
 namespace MultiLora.Eval.Running;
 
 /// <summary>
-/// `eval score`: scores predictions made elsewhere (LLaVA answer-file JSONL: question_id, text) against a task's
-/// data file in its official format, with the same scorers as a run. A "round_id" field (LLaVA's MMBench
-/// all-rounds answers) maps to the rotation id question_id + round_id x 1e6. A sample without a prediction is a
-/// failed sample ("no prediction"). <c>output</c>: a folder (results.json, results.md, samples/task.jsonl) or a
-/// .json path (results there, .md and .samples.jsonl beside it).
+/// Options of `eval score`. <see cref="Output"/>: a folder (results.json, results.md, samples/task.jsonl) or a .json
+/// path (results there, .md and .samples.jsonl beside it). <see cref="AllowPartial"/>: score a file whose ids do not
+/// match the questions one to one (warnings and the coverage figure say what was left out) instead of refusing it.
+/// <see cref="Judge"/> is used as given (tests); else <see cref="JudgeOptions"/> builds the HTTP judge.
+/// </summary>
+public sealed record ScoreOptions(
+    string? Output = null,
+    JudgeOptions? JudgeOptions = null,
+    IJudge? Judge = null,
+    string? DataRoot = null,
+    bool AllowPartial = false);
+
+/// <summary>
+/// `eval score`: scores an answer file written elsewhere (LLaVA's model_vqa*.py JSONL: question_id, prompt, text,
+/// answer_id, model_id, metadata) against a task's data file in its official format, with the task's scorer.
+/// Rows are matched to questions as the reference script matches them (<see cref="AnswerJoin"/>); answers that match
+/// no question, questions answered twice and required questions left unanswered are a one-line error naming the first
+/// ids, unless <see cref="ScoreOptions.AllowPartial"/>.
 /// </summary>
 public static class PredictionScorer
 {
-    public static RunResults Score(TaskDefinition task, string dataFile, string predictionsFile, string? output = null,
-                                   JudgeOptions? judgeOptions = null, string? dataRoot = null, CancellationToken ct = default)
+    public static RunResults Score(TaskDefinition task, string dataFile, string predictionsFile, ScoreOptions? options = null, CancellationToken ct = default)
     {
+        options ??= new ScoreOptions();
         var started = DateTimeOffset.UtcNow;
-        var samples = SampleReader.Read(task, dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(dataFile))!, dataFile);
-        var predictions = ReadPredictions(predictionsFile);
-        using var judge = judgeOptions is null ? null : new JudgeClient(judgeOptions);
+        var samples = SampleReader.Read(task, options.DataRoot ?? Path.GetDirectoryName(Path.GetFullPath(dataFile))!, dataFile);
+        var rows = AnswerFile.Read(predictionsFile);
+        using var client = options.Judge is null && options.JudgeOptions is { } jo ? new JudgeClient(jo) : null;
+        IJudge? judge = options.Judge ?? client;
         var scorer = ScorerFactory.Create(task, judge);
-        var records = samples.Select(s =>
+        var join = AnswerJoin.Match(task, samples, rows, scorer.Duplicates);
+        var warnings = new List<string>();
+        if (join.Problem is { } problem)
         {
+            if (!options.AllowPartial)
+                throw new InvalidDataException($"{predictionsFile}: {problem} (task '{task.Name}', {dataFile}); nothing was scored; " +
+                                               "pass --allow-partial to score the answers that match (coverage is reported)");
+            warnings.Add(problem);
+        }
+
+        var answered = join.Answers.ToDictionary(a => a.Sample.Id, a => a.Rows);
+        var records = new List<SampleRecord>();
+        foreach (var s in samples)
+        {
+            ct.ThrowIfCancellationRequested();
             var prompt = PromptTemplate.Render(task, s);
-            return predictions.TryGetValue(s.Id, out var text)
-                ? RecordBuilder.Scored(task, scorer, s, prompt, text, ct)
-                : RecordBuilder.Failed(task, scorer, s, prompt, $"no prediction for this sample in {predictionsFile}");
-        }).ToList();
-        var result = new TaskResult(task.Name, Scoring.Metrics.Select(scorer.Aggregate(records), task.Metrics), scorer.Scoring, 0);
+            if (answered.TryGetValue(s.Id, out var mine))
+                records.AddRange(mine.Select(row => RecordBuilder.Scored(task, scorer, s, prompt, new Prediction(row.Text, row.Prompt, row.Line), ct)));
+            else records.Add(RecordBuilder.Failed(task, scorer, s, prompt, $"no answer in {Path.GetFileName(predictionsFile)}"));
+        }
+        var result = new TaskResult(task.Name, Scoring.Metrics.Select(scorer.Aggregate(records), task.Metrics), scorer.Scoring, 0,
+            task.Scorer, task.Reproduces ?? [], warnings);
         var run = new RunResults($"predictions {Path.GetFileName(predictionsFile)}", null, null, started, DateTimeOffset.UtcNow, 0,
             new Dictionary<string, string> { ["data"] = dataFile, ["predictions"] = predictionsFile }, judge?.Describe, [result]);
-        if (output is not null)
-        {
-            string samplesPath;
-            if (output.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-            {
-                run.WriteTo(output, Path.ChangeExtension(output, ".md"));
-                samplesPath = Path.ChangeExtension(output, ".samples.jsonl");
-            }
-            else
-            {
-                run.Write(output);
-                samplesPath = Path.Combine(output, EvalRunOptions.SamplesFolder, task.Name + ".jsonl");
-            }
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(samplesPath))!);
-            File.WriteAllLines(samplesPath, records.Select(r => JsonSerializer.Serialize(r, SampleLog.Json)));
-        }
+        if (options.Output is { } output) Write(run, records, task, output);
         return run;
     }
 
-    public static Dictionary<string, string> ReadPredictions(string path)
+    static void Write(RunResults run, List<SampleRecord> records, TaskDefinition task, string output)
     {
-        var map = new Dictionary<string, string>();
-        foreach (var (row, line) in JsonFiles.ReadJsonl(path))
+        string samplesPath;
+        if (output.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
-            var where = $"{path}:{line}";
-            var id = JsonFiles.Id(row, "question_id", where);
-            if (JsonFiles.OptStr(row, "round_id") is { } round && round != "0")
-            {
-                if (!long.TryParse(id, out var q) || !long.TryParse(round, out var r))
-                    throw new InvalidDataException($"{where}: question_id and round_id must be integers when round_id is given");
-                id = (q + r * MmbenchTsvReader.CircularStride).ToString(CultureInfo.InvariantCulture);
-            }
-            if (!map.TryAdd(id, JsonFiles.Str(row, "text", where)))
-                throw new InvalidDataException($"{where}: a second prediction for question_id {id}");
+            run.WriteTo(output, Path.ChangeExtension(output, ".md"));
+            samplesPath = Path.ChangeExtension(output, ".samples.jsonl");
         }
-        return map;
+        else
+        {
+            run.Write(output);
+            samplesPath = Path.Combine(output, EvalRunOptions.SamplesFolder, task.Name + ".jsonl");
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(samplesPath))!);
+        File.WriteAllLines(samplesPath, records.Select(r => JsonSerializer.Serialize(r, SampleLog.Json)));
     }
 }

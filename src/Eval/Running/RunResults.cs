@@ -2,15 +2,32 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MultiLora.Eval.Tasks;
 
 namespace MultiLora.Eval.Running;
 
-/// <summary>One task's outcome: metric -> value (rates in percent; "n", "failed" counts) and how it was scored.</summary>
-public sealed record TaskResult(string Task, IReadOnlyDictionary<string, double> Metrics, string Scoring, int Generated);
+/// <summary>
+/// One task's outcome: metric -> value (rates in percent; "n", "failed" counts, "coverage" in percent), how it was
+/// scored (text, scorer name, the reference implementations it reproduces) and warnings about the input.
+/// </summary>
+public sealed record TaskResult(
+    string Task,
+    IReadOnlyDictionary<string, double> Metrics,
+    string Scoring,
+    int Generated,
+    string Scorer = "",
+    IReadOnlyList<ReferenceImplementation>? Reproduces = null,
+    IReadOnlyList<string>? Warnings = null)
+{
+    public int Total => (int)Metrics.GetValueOrDefault("n");
+    public int Answered => Total - (int)Metrics.GetValueOrDefault("failed");
+}
 
 /// <summary>
 /// results.json: { model, adapter, git_commit, started_utc, finished_utc, elapsed_seconds, samples_per_second,
-/// config, judge, tasks: { task: { metric: value } }, scoring: { task: text } }, plus results.md (a table).
+/// config, judge, tasks: { task: { metric: value } }, scoring: { task: text }, scorers: { task: name },
+/// coverage: { task: { answered, total } }, reproduces: { task: [ { repository, commit, files } ] },
+/// warnings: { task: [ text ] } }, plus results.md (a table). Readers of older files need only "tasks".
 /// </summary>
 public sealed record RunResults(
     string Model,
@@ -27,12 +44,24 @@ public sealed record RunResults(
     {
         var tasks = new JsonObject();
         var scoring = new JsonObject();
+        var scorers = new JsonObject();
+        var coverage = new JsonObject();
+        var reproduces = new JsonObject();
+        var warnings = new JsonObject();
         foreach (var t in Tasks)
         {
             var m = new JsonObject();
-            foreach (var (k, v) in t.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal)) m[k] = Math.Round(v, 6);
+            // A NaN (a judge reply of "nan" passes MM-Vet's range check) is written as null rather than breaking the file.
+            foreach (var (k, v) in t.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal)) m[k] = double.IsFinite(v) ? Math.Round(v, 6) : null;
             tasks[t.Task] = m;
             scoring[t.Task] = t.Scoring;
+            scorers[t.Task] = t.Scorer;
+            coverage[t.Task] = new JsonObject { ["answered"] = t.Answered, ["total"] = t.Total };
+            reproduces[t.Task] = new JsonArray((t.Reproduces ?? []).Select(r => (JsonNode)new JsonObject
+            {
+                ["repository"] = r.Repository, ["commit"] = r.Commit, ["files"] = new JsonArray(r.Files.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()),
+            }).ToArray());
+            if (t.Warnings is { Count: > 0 } w) warnings[t.Task] = new JsonArray(w.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray());
         }
         var config = new JsonObject();
         foreach (var (k, v) in Config) config[k] = v;
@@ -49,6 +78,10 @@ public sealed record RunResults(
             ["judge"] = Judge,
             ["tasks"] = tasks,
             ["scoring"] = scoring,
+            ["scorers"] = scorers,
+            ["coverage"] = coverage,
+            ["reproduces"] = reproduces,
+            ["warnings"] = warnings,
         };
     }
 
@@ -78,7 +111,17 @@ public sealed record RunResults(
             foreach (var (k, v) in t.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
                 sb.AppendLine($"| {t.Task} | {k} | {v.ToString("0.##", CultureInfo.InvariantCulture)} |");
         sb.AppendLine();
-        foreach (var t in Tasks) sb.AppendLine($"- {t.Task}: {t.Scoring}");
+        sb.AppendLine("| task | answered / total | coverage | scorer | reproduces |");
+        sb.AppendLine("|---|---:|---:|---|---|");
+        foreach (var t in Tasks)
+            sb.AppendLine($"| {t.Task} | {t.Answered} / {t.Total} | {t.Metrics.GetValueOrDefault("coverage").ToString("0.##", CultureInfo.InvariantCulture)}% | {t.Scorer} | " +
+                          $"{string.Join("; ", (t.Reproduces ?? []).Select(r => r.ToString()))} |");
+        sb.AppendLine();
+        foreach (var t in Tasks)
+        {
+            sb.AppendLine($"- {t.Task}: {t.Scoring}");
+            foreach (var w in t.Warnings ?? []) sb.AppendLine($"  - WARNING: {w}");
+        }
         return sb.ToString();
     }
 
@@ -95,8 +138,8 @@ public sealed record RunResults(
         foreach (var (task, metrics) in tasks)
         {
             if (metrics is not JsonObject mo) throw new InvalidDataException($"{path}: tasks.{task} is not an object");
-            result[task] = mo.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<double>()
-                ?? throw new InvalidDataException($"{path}: tasks.{task}.{kv.Key} is not a number"));
+            result[task] = mo.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value is JsonValue v && v.TryGetValue<double>(out var d) ? d
+                : throw new InvalidDataException($"{path}: tasks.{task}.{kv.Key} is not a number"));
         }
         return result;
     }

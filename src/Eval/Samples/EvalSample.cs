@@ -10,6 +10,10 @@ public sealed record ChoiceOption(string Letter, string Text);
 /// <paramref name="Group"/> ties samples scored together (MMBench circular rotations); it defaults to the id.
 /// <paramref name="Answer"/> is the single reference (option letter, yes/no, short answer, reference text);
 /// <paramref name="Answers"/> the annotator answers of VQA-style tasks.
+/// <paramref name="Optional"/>: outside the task's required set (ScienceQA questions without an image, GQA
+/// questions outside the balanced set): a run does not ask them and an answer file may leave them out, but an
+/// answer to them is not an unknown id. <paramref name="JoinKey"/>: what an answer file row is matched on when it
+/// is not the id (TextVQA: image id and lower-cased question, as LLaVA's eval_textvqa.py joins).
 /// </summary>
 public sealed record EvalSample(
     string Id,
@@ -24,7 +28,9 @@ public sealed record EvalSample(
     IReadOnlyList<ChoiceOption>? Options = null,
     IReadOnlyList<string>? Answers = null,
     string Context = "",
-    string Origin = "")
+    string Origin = "",
+    bool Optional = false,
+    string? JoinKey = null)
 {
     public string GroupKey => Group ?? Id;
     public IReadOnlyList<ChoiceOption> Choices => Options ?? [];

@@ -30,10 +30,10 @@ public static class MmbenchTsvReader
             rowNo++;
             string Col(string c) => Clean(table.Get(fields, c));
             var where = $"{path}#{rowNo}";
-            if (!long.TryParse(Col("index"), out var index)) throw new InvalidDataException($"{where}: 'index' is not an integer");
+            if (!long.TryParse(Col("index").Trim(), out var index)) throw new InvalidDataException($"{where}: 'index' is not an integer");
             var options = optionCols.Select(c => new ChoiceOption(c, Col(c))).Where(o => o.Text.Length > 0).ToList();
             if (options.Count < 2) throw new InvalidDataException($"{where}: fewer than two options");
-            var answer = Col("answer");
+            var answer = Col("answer").Trim();
             if (!options.Any(o => o.Letter == answer)) throw new InvalidDataException($"{where}: answer '{answer}' is not one of the options");
             rows.Add((index, Col("question"), Col("hint"), options, answer,
                 NullIfEmpty(Col("category")), NullIfEmpty(Col("l2-category")), Col("image"), rowNo));
@@ -76,8 +76,11 @@ public static class MmbenchTsvReader
         catch (FormatException) { throw new InvalidDataException($"{where}: image column is not valid base64"); }
     }
 
-    /// <summary>pandas writes missing cells as empty or "nan".</summary>
-    static string Clean(string? v) => v is null || v == "nan" || v == "NaN" ? "" : v.Trim();
+    /// <summary>
+    /// Cells pandas.read_table reads as missing, which VLMEvalKit then leaves out of the choices; other cells are kept
+    /// exactly, spaces included, as pandas keeps them.
+    /// </summary>
+    static string Clean(string? v) => v is null || PandasNa.Values.Contains(v) ? "" : v;
 
     static string? NullIfEmpty(string v) => v.Length == 0 ? null : v;
 }

@@ -14,17 +14,17 @@ public static class SampleReader
         {
             if (p is null) return null;
             var resolved = DataFiles.Resolve(dataRoot, p);
-            if (dataOverride is null || File.Exists(resolved)) return resolved;
+            if (dataOverride is null || Path.Exists(resolved)) return resolved;
             var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataOverride))!, Path.GetFileName(p));
-            return File.Exists(sibling) ? sibling : resolved;
+            return Path.Exists(sibling) ? sibling : resolved;
         }
-        var files = dataOverride is not null ? [(dataOverride, "")] : DataFiles.Expand(dataRoot, task.Data);
+        IReadOnlyList<(string Path, string Split)> files = dataOverride is not null ? [(dataOverride, "")] : DataFiles.Expand(dataRoot, task.Data);
         var samples = new List<EvalSample>();
         foreach (var (file, split) in files)
             samples.AddRange(task.Format switch
             {
                 "mmbench_tsv" => MmbenchTsvReader.Read(file, split, task.Circular),
-                "pope_jsonl" => PopeReader.Read(file, split, imageRoot),
+                "pope_jsonl" => PopeReader.Read(file, imageRoot, Aux(task.Annotations), qualifyIds: files.Count > 1),
                 "scienceqa_json" => ScienceQaReader.Read(file, split, imageRoot),
                 "vqa_json" => VqaReader.Read(file, split, imageRoot, Aux(task.Annotations)),
                 "gqa_json" => GqaReader.Read(file, split, imageRoot),

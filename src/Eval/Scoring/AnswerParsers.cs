@@ -1,8 +1,10 @@
 using MultiLora.Eval.Samples;
+using MultiLora.Eval.Scoring.Vqa;
+using MultiLora.Eval.Text;
 
 namespace MultiLora.Eval.Scoring;
 
-/// <summary>A task's answer post-processing by name (TaskVocabulary.AnswerParsers); null = could not parse.</summary>
+/// <summary>A task's answer post-processing by name (TaskVocabulary.AnswerParsers), for the generic scorers; null = could not parse.</summary>
 public static class AnswerParsers
 {
     public static string? Parse(string parser, string prediction, EvalSample sample) => parser switch
@@ -10,10 +12,10 @@ public static class AnswerParsers
         "option_letter" => OptionExtractor.Extract(prediction, sample.Choices),
         "scienceqa_letter" => ScienceQaLetter.Extract(prediction, sample.Choices),
         "pope_yes_no" => PopeAnswer.Parse(prediction),
-        "vqa" => VqaNormalizer.Normalize(prediction),
-        // LLaVA's GQA conversion: strip a trailing period, lower-case.
-        "gqa" => prediction.Trim().TrimEnd('.').ToLowerInvariant(),
-        "raw" => prediction.Trim(),
+        "vqa" => VqaText.EvalAi(prediction),
+        // LLaVA's convert_gqa_for_eval.py: text.rstrip('.').lower().
+        "gqa" => GqaScorer.Convert(prediction),
+        "raw" => PyStr.Strip(prediction),
         _ => throw new ArgumentException($"unknown answer parser '{parser}'"),
     };
 }

@@ -3,7 +3,7 @@ using MultiLora.Eval.Samples;
 namespace MultiLora.Eval.Scoring;
 
 /// <summary>
-/// Multiple choice (MMBench, ScienceQA). A group (all circular rotations of one question; one sample when not
+/// Generic multiple choice (the synthetic split; MMBench and ScienceQA use their reference scorers). A group (all circular rotations of one question; one sample when not
 /// circular) counts as right only when every sample in it was answered right. "accuracy" over groups,
 /// "category_accuracy/&lt;category&gt;" and "category_accuracy/l2/&lt;l2-category&gt;" per category.
 /// </summary>
@@ -11,9 +11,9 @@ public sealed class ChoiceScorer(string answerParser) : IScorer
 {
     public string Scoring => $"exact option match after '{answerParser}' extraction; a question counts when all its rotations are right";
 
-    public SampleScore Score(EvalSample sample, string prediction, CancellationToken ct)
+    public SampleScore Score(EvalSample sample, Prediction prediction, CancellationToken ct)
     {
-        var parsed = AnswerParsers.Parse(answerParser, prediction, sample);
+        var parsed = AnswerParsers.Parse(answerParser, prediction.Text, sample);
         return new SampleScore(parsed, parsed == sample.Answer ? 1 : 0);
     }
 

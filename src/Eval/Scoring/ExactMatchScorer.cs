@@ -2,15 +2,15 @@ using MultiLora.Eval.Samples;
 
 namespace MultiLora.Eval.Scoring;
 
-/// <summary>Exact match of the post-processed answer against the reference (GQA), as a percentage.</summary>
+/// <summary>Generic exact match of the post-processed answer against the lower-cased, stripped reference, as a percentage (a missing answer is wrong).</summary>
 public sealed class ExactMatchScorer(string answerParser) : IScorer
 {
     public string Scoring => $"exact match after '{answerParser}' post-processing";
 
-    public SampleScore Score(EvalSample sample, string prediction, CancellationToken ct)
+    public SampleScore Score(EvalSample sample, Prediction prediction, CancellationToken ct)
     {
-        var parsed = AnswerParsers.Parse(answerParser, prediction, sample);
-        return new SampleScore(parsed, parsed == sample.Answer.Trim().ToLowerInvariant() ? 1 : 0);
+        var parsed = AnswerParsers.Parse(answerParser, prediction.Text, sample);
+        return new SampleScore(parsed, parsed == Text.PyStr.Lower(Text.PyStr.Strip(sample.Answer)) ? 1 : 0);
     }
 
     public Dictionary<string, double> Aggregate(IReadOnlyList<SampleRecord> records)

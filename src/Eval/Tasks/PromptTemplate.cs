@@ -38,6 +38,7 @@ public static partial class PromptTemplate
             "options_inline" => string.Join(" ", sample.Choices.Select(o => $"({o.Letter}) {o.Text}")),
             _ => m.Value,
         });
-        return task.Suffix is null ? text : text + "\n" + task.Suffix;
+        // LLaVA's own question files (llava_pope_test.jsonl, ...) already end with the instruction: not twice.
+        return task.Suffix is null || text.EndsWith("\n" + task.Suffix, StringComparison.Ordinal) ? text : text + "\n" + task.Suffix;
     }
 }

@@ -3,6 +3,8 @@ namespace MultiLora.Eval.Tasks;
 /// <summary>
 /// One benchmark as data (a YAML file). Paths are relative to the data root given at run time.
 /// <see cref="Data"/> may contain '*': every matching file is read and becomes a split named after the file.
+/// <see cref="AnswerParser"/> is null for scorers that parse replies as their reference does.
+/// <see cref="Reproduces"/>: the reference implementations the scorer reproduces (empty for a user task that names none).
 /// </summary>
 public sealed record TaskDefinition(
     string Name,
@@ -15,9 +17,10 @@ public sealed record TaskDefinition(
     string? Annotations,
     string Prompt,
     string? Suffix,
-    string AnswerParser,
+    string? AnswerParser,
     string Scorer,
     IReadOnlyList<string> Metrics,
     int MaxNewTokens,
     bool Circular,
-    string Origin);
+    string Origin,
+    IReadOnlyList<ReferenceImplementation>? Reproduces = null);

@@ -1,15 +1,24 @@
 namespace MultiLora.Eval.Tasks;
 
+/// <summary>
+/// A scorer a task YAML may name: the metric families it reports, and the answer parser it embodies (the parsing
+/// of the script it reproduces), or null for a generic scorer that needs the task's <c>answer_parser</c>.
+/// </summary>
+public sealed record ScorerSpec(IReadOnlySet<string> Metrics, string? EmbodiedParser);
+
 /// <summary>The one place that names what a task YAML may say: keys, formats, parsers, scorers and their metrics.</summary>
 public static class TaskVocabulary
 {
     public static readonly IReadOnlySet<string> Keys = new HashSet<string>
     {
         "name", "description", "format", "data", "image_root", "references", "context", "annotations",
-        "prompt", "suffix", "answer_parser", "scorer", "metrics", "max_new_tokens", "circular",
+        "prompt", "suffix", "answer_parser", "scorer", "metrics", "max_new_tokens", "circular", "reproduces",
     };
 
-    public static readonly IReadOnlySet<string> RequiredKeys = new HashSet<string> { "name", "format", "data", "prompt", "answer_parser", "scorer", "metrics" };
+    public static readonly IReadOnlySet<string> RequiredKeys = new HashSet<string> { "name", "format", "data", "prompt", "scorer", "metrics" };
+
+    /// <summary>Keys of each entry of <c>reproduces</c>.</summary>
+    public static readonly IReadOnlySet<string> ReproducesKeys = new HashSet<string> { "repository", "commit", "files" };
 
     /// <summary>Sample file formats (see Samples/SampleReader).</summary>
     public static readonly IReadOnlySet<string> Formats = new HashSet<string>
@@ -17,21 +26,33 @@ public static class TaskVocabulary
         "mmbench_tsv", "pope_jsonl", "scienceqa_json", "vqa_json", "gqa_json", "llava_bench_jsonl", "mmvet_json",
     };
 
-    /// <summary>Answer post-processing (see Scoring/AnswerParsers).</summary>
+    /// <summary>Answer post-processing of the generic scorers (see Scoring/AnswerParsers).</summary>
     public static readonly IReadOnlySet<string> AnswerParsers = new HashSet<string>
     {
         "option_letter", "scienceqa_letter", "pope_yes_no", "vqa", "gqa", "raw",
     };
 
-    /// <summary>Scorer name -> the metrics it can report (per-category/per-split breakdowns come with them).</summary>
-    public static readonly IReadOnlyDictionary<string, IReadOnlySet<string>> ScorerMetrics = new Dictionary<string, IReadOnlySet<string>>
+    static ScorerSpec Spec(string? parser, params string[] metrics) => new(metrics.ToHashSet(), parser);
+
+    /// <summary>
+    /// Scorer name -> spec. The reference scorers reproduce one script each (see Scoring/ScorerFactory); "pope" and
+    /// "vqa" are the older names of llava_pope and m4c_textvqa; "choice" and "exact_match" are generic.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, ScorerSpec> Scorers = new Dictionary<string, ScorerSpec>
     {
-        ["choice"] = new HashSet<string> { "accuracy", "category_accuracy" },
-        ["pope"] = new HashSet<string> { "accuracy", "precision", "recall", "f1", "yes_ratio" },
-        ["vqa"] = new HashSet<string> { "vqa_accuracy" },
-        ["exact_match"] = new HashSet<string> { "exact_match" },
-        ["llava_bench"] = new HashSet<string> { "relative_score" },
-        ["mmvet"] = new HashSet<string> { "score", "capability_score" },
+        ["llava_pope"] = Spec("pope_yes_no", "accuracy", "precision", "recall", "f1", "yes_ratio"),
+        ["pope"] = Spec("pope_yes_no", "accuracy", "precision", "recall", "f1", "yes_ratio"),
+        ["m4c_textvqa"] = Spec("vqa", "vqa_accuracy"),
+        ["vqa"] = Spec("vqa", "vqa_accuracy"),
+        ["vqav2_official"] = Spec("vqa", "vqa_accuracy"),
+        ["vizwiz_official"] = Spec("vqa", "vqa_accuracy"),
+        ["gqa_official"] = Spec("gqa", "accuracy"),
+        ["llava_scienceqa"] = Spec("scienceqa_letter", "accuracy", "accuracy_all"),
+        ["vlmevalkit_circular"] = Spec("option_letter", "accuracy", "category_accuracy"),
+        ["mmvet"] = Spec("raw", "score", "capability_score"),
+        ["llava_bench"] = Spec("raw", "relative_score", "model_score", "reference_score"),
+        ["choice"] = Spec(null, "accuracy", "category_accuracy"),
+        ["exact_match"] = Spec(null, "exact_match"),
     };
 
     public const int DefaultMaxNewTokens = 128;

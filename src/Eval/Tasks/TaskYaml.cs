@@ -33,13 +33,19 @@ public static class TaskYaml
             return allowed.Contains(v) ? v : throw new InvalidDataException($"{origin}: key '{key}' has unknown value '{v}' (known: {string.Join(", ", allowed.Order())})");
         }
 
-        var scorer = OneOf("scorer", TaskVocabulary.ScorerMetrics.Keys.ToHashSet());
+        var scorer = OneOf("scorer", TaskVocabulary.Scorers.Keys.ToHashSet());
+        var spec = TaskVocabulary.Scorers[scorer];
         if (values["metrics"] is not YamlSequenceNode metricNodes)
             throw new InvalidDataException($"{origin}: key 'metrics' must be a list");
         var metrics = metricNodes.Children.Select(n => (n as YamlScalarNode)?.Value ?? "").ToList();
         foreach (var m in metrics)
-            if (!TaskVocabulary.ScorerMetrics[scorer].Contains(m))
-                throw new InvalidDataException($"{origin}: key 'metrics': scorer '{scorer}' has no metric '{m}' (it has: {string.Join(", ", TaskVocabulary.ScorerMetrics[scorer].Order())})");
+            if (!spec.Metrics.Contains(m))
+                throw new InvalidDataException($"{origin}: key 'metrics': scorer '{scorer}' has no metric '{m}' (it has: {string.Join(", ", spec.Metrics.Order())})");
+        var parser = values.ContainsKey("answer_parser") ? OneOf("answer_parser", TaskVocabulary.AnswerParsers) : null;
+        if (spec.EmbodiedParser is null && parser is null)
+            throw new InvalidDataException($"{origin}: scorer '{scorer}' needs key 'answer_parser'");
+        if (spec.EmbodiedParser is { } embodied && parser is not null && parser != embodied)
+            throw new InvalidDataException($"{origin}: key 'answer_parser': scorer '{scorer}' parses replies as its reference script does ('{embodied}'); remove 'answer_parser' or pick a generic scorer");
 
         var maxNew = TaskVocabulary.DefaultMaxNewTokens;
         if (Str("max_new_tokens") is { } mnt && (!int.TryParse(mnt, out maxNew) || maxNew <= 0))
@@ -57,7 +63,41 @@ public static class TaskYaml
             Name: Str("name")!, Description: Str("description") ?? "", Format: OneOf("format", TaskVocabulary.Formats),
             Data: Str("data")!, ImageRoot: Str("image_root"), References: Str("references"), Context: Str("context"),
             Annotations: Str("annotations"), Prompt: prompt, Suffix: string.IsNullOrEmpty(suffix) ? null : suffix,
-            AnswerParser: OneOf("answer_parser", TaskVocabulary.AnswerParsers), Scorer: scorer, Metrics: metrics,
-            MaxNewTokens: maxNew, Circular: circular, Origin: origin);
+            AnswerParser: parser ?? spec.EmbodiedParser, Scorer: scorer, Metrics: metrics,
+            MaxNewTokens: maxNew, Circular: circular, Origin: origin,
+            Reproduces: values.TryGetValue("reproduces", out var rep) ? ParseReproduces(rep, origin) : []);
+    }
+
+    /// <summary><c>reproduces</c>: one mapping or a list of mappings {repository, commit, files}.</summary>
+    static List<ReferenceImplementation> ParseReproduces(YamlNode node, string origin)
+    {
+        var entries = node switch
+        {
+            YamlMappingNode m => [m],
+            YamlSequenceNode seq => seq.Children.Select(c => c as YamlMappingNode
+                ?? throw new InvalidDataException($"{origin}: key 'reproduces': each entry must be a mapping of repository, commit, files")).ToList(),
+            _ => throw new InvalidDataException($"{origin}: key 'reproduces' must be a mapping (repository, commit, files) or a list of them"),
+        };
+        return entries.Select(e =>
+        {
+            var fields = new Dictionary<string, YamlNode>();
+            foreach (var (k, v) in e.Children)
+            {
+                var key = (k as YamlScalarNode)?.Value ?? "";
+                if (!TaskVocabulary.ReproducesKeys.Contains(key))
+                    throw new InvalidDataException($"{origin}: key 'reproduces': unknown key '{key}' (known: {string.Join(", ", TaskVocabulary.ReproducesKeys.Order())})");
+                fields[key] = v;
+            }
+            string Field(string key) => fields.TryGetValue(key, out var v) && v is YamlScalarNode { Value: { Length: > 0 } s } ? s
+                : throw new InvalidDataException($"{origin}: key 'reproduces': each entry needs '{key}'");
+            var files = fields.TryGetValue("files", out var f) ? f switch
+            {
+                YamlSequenceNode seq => seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? "").ToList(),
+                YamlScalarNode one => [one.Value ?? ""],
+                _ => [],
+            } : [];
+            if (files.Count == 0 || files.Any(x => x.Length == 0)) throw new InvalidDataException($"{origin}: key 'reproduces': each entry needs 'files'");
+            return new ReferenceImplementation(Field("repository"), Field("commit"), files);
+        }).ToList();
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MultiLora.Cli;
 using MultiLora.Tests.Common;
+using Spectre.Console;
 
 namespace MultiLora.Tests.Cli;
 
@@ -13,11 +14,19 @@ public sealed class EvalCommandTests
     {
         Directory.CreateDirectory(Path.Combine(root, "pope", "val2014"));
         File.Copy(Fixture.Path("image.png"), Path.Combine(root, "pope", "val2014", "square.png"));
-        File.WriteAllLines(Path.Combine(root, "pope", "coco_pope_random.json"),
+        // LLaVA's layout: the combined question file, and POPE's label file in pope/coco.
+        Directory.CreateDirectory(Path.Combine(root, "pope", "coco"));
+        File.WriteAllLines(Path.Combine(root, "pope", "coco", "coco_pope_random.json"),
         [
             """{"question_id": 1, "image": "square.png", "text": "Is there a square in the image?", "label": "yes"}""",
             """{"question_id": 2, "image": "square.png", "text": "Is there a dog in the image?", "label": "no"}""",
             """{"question_id": 3, "image": "missing.png", "text": "Is there a cat in the image?", "label": "no"}""",
+        ]);
+        File.WriteAllLines(Path.Combine(root, "pope", "llava_pope_test.jsonl"),
+        [
+            """{"question_id": 1, "image": "square.png", "text": "Is there a square in the image?", "category": "random"}""",
+            """{"question_id": 2, "image": "square.png", "text": "Is there a dog in the image?", "category": "random"}""",
+            """{"question_id": 3, "image": "missing.png", "text": "Is there a cat in the image?", "category": "random"}""",
         ]);
         string image = Convert.ToBase64String(File.ReadAllBytes(Fixture.Path("image.png")));
         Directory.CreateDirectory(Path.Combine(root, "mmbench"));
@@ -53,5 +62,70 @@ public sealed class EvalCommandTests
         var samples = File.ReadAllLines(Path.Combine(run, "samples", "pope.jsonl"));
         Assert.Equal(3, samples.Length);
         Assert.Contains(samples, s => JsonDocument.Parse(s).RootElement.GetRawText().Contains("missing.png"));
+    }
+
+    /// <summary>Runs the CLI with Spectre's output captured on a wide console (so a one-line message stays one line).</summary>
+    static (int Code, string Output) RunCaptured(params string[] args)
+    {
+        var output = new StringWriter();
+        var previous = AnsiConsole.Console;
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), ColorSystem = ColorSystemSupport.NoColors });
+        AnsiConsole.Console.Profile.Width = 100_000;
+        try { return (CliApp.Run(args), output.ToString()); }
+        finally { AnsiConsole.Console = previous; }
+    }
+
+    static string Reference(string task, string file) => Path.Combine(AppContext.BaseDirectory, "EvalReference", task, file);
+
+    public static TheoryData<string> LlavaAnswerFileTasks => new(["pope", "textvqa", "scienceqa_img", "vqav2", "gqa", "mmbench"]);
+
+    [Theory]
+    [MemberData(nameof(LlavaAnswerFileTasks))]
+    public void EvalScore_ScoresALlavaWrittenAnswerFileAsWritten_AsTheReferenceScriptDoes(string task)
+    {
+        // The answer files hold what LLaVA's model_vqa*.py write (question_id, prompt, text, answer_id, model_id,
+        // metadata; MMBench adds round_id, options, option_char); the POPE one answers the combined llava_pope_test.jsonl.
+        using var expected = JsonDocument.Parse(File.ReadAllText(Reference(task, "expected.json")));
+        var spec = expected.RootElement;
+        using var tmp = Fixture.Temp();
+        var (code, output) = RunCaptured("eval", "score", "--task", task, "--data", Reference(task, spec.GetProperty("data").GetString()!),
+            "--predictions", Reference(task, "answers.jsonl"), "--out", tmp.File("results.json"));
+        Assert.True(code == 0, output);
+        var results = JsonNode.Parse(File.ReadAllText(tmp.File("results.json")))!;
+        var metrics = results["tasks"]![task]!;
+        foreach (var m in spec.GetProperty("sets")[0].GetProperty("metrics").EnumerateObject())
+            Assert.True(Math.Abs(metrics[m.Name]!.GetValue<double>() - m.Value.GetDouble()) <= 1e-6, $"{task} {m.Name}: {metrics[m.Name]} vs reference {m.Value}");
+        Assert.Equal(results["coverage"]![task]!["total"]!.GetValue<int>(), results["coverage"]![task]!["answered"]!.GetValue<int>());
+        var reproduces = results["reproduces"]![task]!.AsArray();
+        foreach (var r in spec.GetProperty("reproduces").EnumerateArray().Where(r => reproduces.All(x => x!["repository"]!.GetValue<string>() != r.GetProperty("repository").GetString())))
+            Assert.Fail($"{task}: results.json does not record {r.GetProperty("repository")}");
+        Assert.Contains("coverage", File.ReadAllText(tmp.File("results.md")));
+    }
+
+    [Fact]
+    public void EvalScore_AnswerFileThatDoesNotMatchTheQuestions_IsAOneLineErrorNamingTheFirstIds_UnlessAllowPartial()
+    {
+        var data = Reference("vqav2", "v2_OpenEnded_mscoco_val2014_questions.json");
+        var answers = Reference("vqav2", "answers_partial.jsonl");
+        var (code, output) = RunCaptured("eval", "score", "--task", "vqav2", "--data", data, "--predictions", answers);
+        Assert.Equal(1, code);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains("match no question (first: line ", line);
+        Assert.Contains("answered more than once", line);
+        Assert.Contains("without an answer", line);
+        using var expected = JsonDocument.Parse(File.ReadAllText(Reference("vqav2", "expected.json")));
+        foreach (var id in expected.RootElement.GetProperty("sets")[1].GetProperty("strict_error_names").EnumerateArray())
+            Assert.Contains(id.GetString()!, line);
+
+        using var tmp = Fixture.Temp();
+        (code, output) = RunCaptured("eval", "score", "--task", "vqav2", "--data", data, "--predictions", answers, "--allow-partial", "--out", tmp.File("r.json"));
+        Assert.Equal(0, code);
+        Assert.Contains("warning: ", output);
+        var results = JsonNode.Parse(File.ReadAllText(tmp.File("r.json")))!;
+        Assert.Equal(302, results["coverage"]!["vqav2"]!["answered"]!.GetValue<int>());
+        Assert.Equal(310, results["coverage"]!["vqav2"]!["total"]!.GetValue<int>());
+        Assert.Single(results["warnings"]!["vqav2"]!.AsArray());
+        Assert.Contains("WARNING", File.ReadAllText(tmp.File("r.md")));
     }
 }

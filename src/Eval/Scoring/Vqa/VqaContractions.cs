@@ -1,9 +1,15 @@
-namespace MultiLora.Eval.Scoring;
+namespace MultiLora.Eval.Scoring.Vqa;
 
-/// <summary>The contraction table of the official VQA evaluation (vqaEval.py); keys are apostrophe-less spellings.</summary>
-static class VqaContractions
+/// <summary>
+/// Contraction tables of the official evaluations: apostrophe-less spelling -> spelling with apostrophe.
+/// <see cref="Vqa"/> is the table of GT-Vision-Lab vqaEval.py, identical to the EvalAI answer processor's
+/// (LLaVA m4c_evaluator.py). <see cref="VizWiz"/> is the VizWiz evaluation's (TRI-ML vlm-evaluation
+/// vizwiz/eval.py), which writes most apostrophes as a backtick; its keys can therefore never match after the
+/// EvalAI processor ran, and that is exactly what the official VizWiz number reflects.
+/// </summary>
+public static class VqaContractions
 {
-    public static readonly IReadOnlyDictionary<string, string> Map = Build(
+    public static readonly IReadOnlyDictionary<string, string> Vqa = Build(
         "aint:ain't arent:aren't cant:can't couldve:could've couldnt:couldn't couldn'tve:couldn't've couldnt've:couldn't've " +
         "didnt:didn't doesnt:doesn't dont:don't hadnt:hadn't hadnt've:hadn't've hadn'tve:hadn't've hasnt:hasn't havent:haven't " +
         "hed:he'd hed've:he'd've he'dve:he'd've hes:he's howd:how'd howll:how'll hows:how's Id've:I'd've I'dve:I'd've Im:I'm " +
@@ -21,6 +27,16 @@ static class VqaContractions
         "whyll:why'll whyre:why're whys:why's wont:won't wouldve:would've wouldnt:wouldn't wouldnt've:wouldn't've " +
         "wouldn'tve:wouldn't've yall:y'all yall'll:y'all'll y'allll:y'all'll yall'd've:y'all'd've y'alld've:y'all'd've " +
         "y'all'dve:y'all'd've youd:you'd youd've:you'd've you'dve:you'd've youll:you'll youre:you're youve:you've");
+
+    /// <summary>Values the VizWiz table keeps with a plain apostrophe; every other apostrophe there is a backtick.</summary>
+    static readonly HashSet<string> VizWizPlainValues = ["aint", "arent", "cant", "couldve", "couldnt", "weve", "wheres", "whove"];
+
+    /// <summary>Keys the VizWiz table keeps with a plain apostrophe.</summary>
+    static readonly HashSet<string> VizWizPlainKeys = ["couldn'tve", "hadn'tve"];
+
+    public static readonly IReadOnlyDictionary<string, string> VizWiz = Vqa.ToDictionary(
+        kv => VizWizPlainKeys.Contains(kv.Key) ? kv.Key : kv.Key.Replace('\'', '`'),
+        kv => VizWizPlainValues.Contains(kv.Key) ? kv.Value : kv.Value.Replace('\'', '`'));
 
     static Dictionary<string, string> Build(string pairs) =>
         pairs.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split(':')).ToDictionary(p => p[0], p => p[1]);
