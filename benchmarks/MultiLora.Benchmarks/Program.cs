@@ -9,6 +9,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["train"] = MultiLora.Benchmarks.TrainBenchmark.Run,
     ["allreduce"] = MultiLora.Benchmarks.AllReduceBenchmark.Run,
     ["distributed-plan"] = MultiLora.Benchmarks.DistributedPlanBenchmark.Run,
+    ["distributed-step"] = MultiLora.Benchmarks.DistributedStepBenchmark.Run,
+    ["distributed-step-rank"] = MultiLora.Benchmarks.DistributedStepBenchmark.RunRank,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

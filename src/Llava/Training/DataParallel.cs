@@ -15,6 +15,7 @@ sealed class DataParallel
 {
     readonly ICollectives _collectives;
     readonly GradientBuckets _buckets;
+    readonly System.Diagnostics.Stopwatch _inCollectives = new();
 
     public DataParallel(ICollectives collectives, TrainableParameters trainable, TrainRecipe recipe)
     {
@@ -25,6 +26,22 @@ sealed class DataParallel
     public int Rank => _collectives.Rank;
     public int WorldSize => _collectives.WorldSize;
     public bool IsRankZero => _collectives.Rank == 0;
+
+    /// <summary>Seconds spent in collectives since the last call (waiting for slower ranks included).</summary>
+    public double TakeCollectiveSeconds()
+    {
+        double seconds = _inCollectives.Elapsed.TotalSeconds;
+        _inCollectives.Reset();
+        return seconds;
+    }
+
+    T Timed<T>(Func<T> collective)
+    {
+        if (WorldSize == 1) return collective();
+        _inCollectives.Start();
+        try { return collective(); }
+        finally { _inCollectives.Stop(); }
+    }
 
     /// <summary>Under a launcher with device cuda every rank takes its own GPU, cuda:LOCAL_RANK.</summary>
     public static string RankDevice(string device, LaunchEnvironment launch) =>
@@ -39,12 +56,12 @@ sealed class DataParallel
     }
 
     /// <summary>Sum over ranks, in rank order.</summary>
-    public long Sum(long local) => _collectives.AllGather([local]).Sum();
+    public long Sum(long local) => Timed(() => _collectives.AllGather([local]).Sum());
 
     /// <summary>Element-wise sums over ranks of a few values, in rank order.</summary>
     public double[] Sum(params double[] local)
     {
-        var all = _collectives.AllGather(local);
+        var all = Timed(() => _collectives.AllGather(local));
         var sums = new double[local.Length];
         for (int r = 0; r < WorldSize; r++)
             for (int i = 0; i < local.Length; i++) sums[i] += all[r * local.Length + i];
@@ -52,7 +69,7 @@ sealed class DataParallel
     }
 
     /// <summary>Every rank's gradients summed into every rank's .grad; the bytes this moved.</summary>
-    public long ReduceGradients() => _buckets.AllReduce().Bytes;
+    public long ReduceGradients() => Timed(() => _buckets.AllReduce().Bytes);
 
     /// <summary>
     /// Fails when the replicas' trainable weights differ (they must be bit-identical: same start, same summed

@@ -162,7 +162,7 @@ public sealed class Trainer
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, step.Loss, lr, gradNorm, step.Tokens / seconds, step.Samples / seconds,
-                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, step.AllReducedBytes);
+                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, step.AllReducedBytes, step.CollectiveSeconds);
                 if (evalLoss is not null) log?.Write(metrics);
                 if (_r.LogEvery > 0 && (state.Step % _r.LogEvery == 0 || state.Step == totalSteps)) log?.Write(metrics);
                 _observer.Step(metrics);
@@ -211,7 +211,7 @@ public sealed class Trainer
     }
 
     /// <summary>What one optimizer step trained on, summed over ranks.</summary>
-    readonly record struct StepTotals(double Loss, long Tokens, long Samples, long AllReducedBytes);
+    readonly record struct StepTotals(double Loss, long Tokens, long Samples, long AllReducedBytes, double CollectiveSeconds);
 
     /// <summary>
     /// Forward and backward of a step's micro-batches on this rank, then the gradients summed over ranks. Each
@@ -228,7 +228,7 @@ public sealed class Trainer
         foreach (var batch in local) lossSum += MicroStep(model, batch, session, step, scored);
         long bytes = parallel.ReduceGradients();
         var totals = parallel.Sum(lossSum, local.Sum(b => b.Samples.Sum(s => (double)s.Encoded.Length)), local.Sum(b => (double)b.Count));
-        return new StepTotals(totals[0] / scored, (long)totals[1], (long)totals[2], bytes);
+        return new StepTotals(totals[0] / scored, (long)totals[1], (long)totals[2], bytes, parallel.TakeCollectiveSeconds());
     }
 
     /// <summary>Each parameter group's peak learning rate, in the optimizer's group order (the schedule scales them all).</summary>
