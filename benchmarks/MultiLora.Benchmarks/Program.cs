@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["distributed-plan"] = MultiLora.Benchmarks.DistributedPlanBenchmark.Run,
     ["distributed-step"] = MultiLora.Benchmarks.DistributedStepBenchmark.Run,
     ["distributed-step-rank"] = MultiLora.Benchmarks.DistributedStepBenchmark.RunRank,
+    ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

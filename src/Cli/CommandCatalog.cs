@@ -19,5 +19,8 @@ static class CommandCatalog
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
         Commands.DistributedCommands.Create(),
+        Commands.SweepCommands.Create(),
+        Commands.RunsCommands.Create(),
+        Commands.RunsCommands.Report(),
     ];
 }

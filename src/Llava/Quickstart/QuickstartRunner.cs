@@ -39,7 +39,7 @@ public static class QuickstartRunner
     /// LM brings: checking "a red square" against a description, finding the option letter of a word).
     /// Answering from the picture itself is what stages 1 and 2 add.
     /// </summary>
-    const string PretrainSpec = "pretrain.yaml";
+    public const string PretrainSpec = "pretrain.yaml";
     const string QuestionText = "questions_text.jsonl";
     const string PretrainMixture = $$"""
         # Quickstart base pretraining: image captions plus text-only instructions.
@@ -79,6 +79,18 @@ public static class QuickstartRunner
         }
     }
 
+    /// <summary>
+    /// The synthetic data plus the base-pretraining mixture (pretrain.yaml: captions, text-only instructions, questions
+    /// over written scene descriptions) that the quickstart and the toy scaling grid start from.
+    /// </summary>
+    public static SynthSummary PrepareData(string data, SynthOptions options)
+    {
+        var summary = SyntheticDatasetGenerator.Generate(data, options);
+        WriteQuestionText(data);
+        File.WriteAllText(Path.Combine(data, PretrainSpec), PretrainMixture);
+        return summary;
+    }
+
     public interface IHost
     {
         T Train<T>(Func<ITrainingObserver, T> run);
@@ -102,15 +114,13 @@ public static class QuickstartRunner
 
         Timed("synthetic data", () =>
         {
-            var s = SyntheticDatasetGenerator.Generate(data, new SynthOptions { Resolution = o.Resolution, Train = o.TrainImages, Eval = o.EvalQuestions, Seed = o.Seed });
+            var s = PrepareData(data, new SynthOptions { Resolution = o.Resolution, Train = o.TrainImages, Eval = o.EvalQuestions, Seed = o.Seed });
             return $"{s.TrainImages} images, {s.Stage2Records} instructions, {s.TextRecords} text-only, {s.PopeQuestions} POPE + {s.MmBenchQuestions} MMBench questions";
         });
         string fresh = Path.Combine(root, "base-init");
         Timed("build small LLaVA", () => BuiltInModel.Write(fresh, new TinyLlavaPreset(ImageSize: o.Resolution), o.Seed));
 
         string pretrained = Path.Combine(root, "base");
-        WriteQuestionText(data);
-        File.WriteAllText(Path.Combine(data, PretrainSpec), PretrainMixture);
         Timed("pretrain base", () => Train(host, Recipe(o, fresh, PretrainSpec, 2, TrainMethod.Full, "llava_hf", o.WarmupSteps, pretrained + "-run"), pretrained));
 
         RunResults? before = null;

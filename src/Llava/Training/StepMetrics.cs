@@ -1,9 +1,10 @@
 namespace MultiLora.Llava.Training;
 
 /// <summary>
-/// One optimizer step as logged to the console, metrics.jsonl and TensorBoard. Loss, tokens/s and samples/s are the
-/// global batch's (all ranks); AllReducedBytes is what this rank passed to the gradient all-reduce (0 in one process),
-/// CollectiveSeconds the time this rank spent in the step's collectives (including waiting for slower ranks).
+/// One optimizer step as logged to the console, metrics.jsonl and TensorBoard. Loss, tokens/s, samples/s and
+/// Tokens/Samples (what this step consumed) are the global batch's (all ranks); AllReducedBytes is what this rank passed
+/// to the gradient all-reduce (0 in one process), CollectiveSeconds the time this rank spent in the step's collectives
+/// (including waiting for slower ranks).
 /// </summary>
 public sealed record StepMetrics(
     int Step,
@@ -18,6 +19,8 @@ public sealed record StepMetrics(
     long PeakResidentBytes,
     double ElapsedSeconds,
     double? EvalLoss = null,
+    long Tokens = 0,
+    long Samples = 0,
     long AllReducedBytes = 0,
     double CollectiveSeconds = 0);
 

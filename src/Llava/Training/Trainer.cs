@@ -77,7 +77,7 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         manual_seed(_r.Seed);
         string mixturePath = _r.Data.Mixture ?? throw new InvalidDataException("recipe: data.mixture (a dataset or mixture spec) is required");
-        var source = new ModelSource(_r.Model.Path, _r.Model.Vision, _r.Model.Language, _r.Model.Projector);
+        var source = RecipeSources.Model(_r);
         using var session = LlavaSession.Open(new SessionOptions(source, _device, _r.Dtype, _r.EffectiveTemplate,
             ModelSettings.ParseAspect(_r.Data.Aspect, "data.aspect"), _r.Data.Resolution, Quantize: TrainingSetup.Quantization(_r)));
         var model = session.Model;
@@ -89,7 +89,7 @@ public sealed class Trainer
 
         var optimizer = CreateOptimizer(trainable);
         var errors = new DataErrorReport();
-        var mixture = MixtureSource.Load(SpecLoader.LoadMixture(mixturePath), errors);
+        var mixture = MixtureSource.Load(RecipeSources.Mixture(_r), errors);
         var sampler = mixture.CreateSampler();
         if (sampler.EpochLength == 0) throw new InvalidDataException($"{mixturePath}: the mixture has no samples");
         var encoder = new ConversationEncoder(session.Template, session.Tokenizer, model.Config.ImageTokenId, session.ImageTokens, _r.Data.MaxLength);
@@ -162,7 +162,7 @@ public sealed class Trainer
                 double seconds = Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
                 double? evalLoss = heldOut is not null && (state.Step % _r.EvalEvery == 0 || state.Step == totalSteps) ? HeldOutLoss(model, heldOut, session) : null;
                 var metrics = new StepMetrics(state.Step, totalSteps, state.Epoch, step.Loss, lr, gradNorm, step.Tokens / seconds, step.Samples / seconds,
-                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, step.AllReducedBytes, step.CollectiveSeconds);
+                    resident, MemoryProbe.PeakResidentBytes(), clock.Elapsed.TotalSeconds, evalLoss, step.Tokens, step.Samples, step.AllReducedBytes, step.CollectiveSeconds);
                 if (evalLoss is not null) log?.Write(metrics);
                 if (_r.LogEvery > 0 && (state.Step % _r.LogEvery == 0 || state.Step == totalSteps)) log?.Write(metrics);
                 _observer.Step(metrics);

@@ -2,22 +2,11 @@ using System.Diagnostics;
 
 namespace MultiLora.Tests.Distributed;
 
-/// <summary>Runs only where a local Slurm cluster can be started (slurm-wlm and munge installed, root); says why otherwise.</summary>
-public sealed class LocalSlurmFactAttribute : FactAttribute
-{
-    public LocalSlurmFactAttribute()
-    {
-        if (RankLauncher.Which("srun") is null || RankLauncher.Which("slurmctld") is null)
-            Skip = "slurm-wlm is not installed (apt-get install -y slurm-wlm munge; .ci/run installs it)";
-        else if (Environment.UserName != "root") Skip = "starting the local Slurm cluster (scripts/slurm-local.sh) needs root";
-    }
-}
-
 /// <summary>The 2-rank data-parallel run launched by srun on a one-node Slurm cluster started for the test.</summary>
 [Collection(DistributedCollection.Name)]
 public sealed class SlurmLaunchTests(DataParallelWorkspace space) : IClassFixture<DataParallelWorkspace>
 {
-    [LocalSlurmFact]
+    [Sweeps.SlurmFact]   // the sweep tests' rule: slurm-wlm installed and root, else skipped saying which
     public void SrunTwoRanks_TrainsExactlyAsMpirunDoes()
     {
         string mpirunRun = space.TwoRankRun("lora", 1);
@@ -29,7 +18,7 @@ public sealed class SlurmLaunchTests(DataParallelWorkspace space) : IClassFixtur
             ["MULTILORA_SLURM_PORT"] = (30000 + Environment.ProcessId % 5000 * 2).ToString(),
             ["SLURM_CONF"] = Path.Combine(state, "slurm.conf"),
         };
-        string script = Path.Combine(RepositoryRoot(), "scripts", "slurm-local.sh");
+        string script = Sweeps.SweepTestbed.RepoFile("scripts/slurm-local.sh");
         var (code, output) = Shell(script, "start", env);
         Assert.True(code == 0, $"slurm-local.sh start failed: {output}");
         try
@@ -54,13 +43,6 @@ public sealed class SlurmLaunchTests(DataParallelWorkspace space) : IClassFixtur
             Assert.True(diff <= 1e-5, $"srun's weights differ from mpirun's by {diff} ({where})");
         }
         finally { Shell(script, "stop", env); }
-    }
-
-    static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "scripts", "slurm-local.sh"))) return dir.FullName;
-        throw new DirectoryNotFoundException("scripts/slurm-local.sh not found above the test assembly");
     }
 
     static (int Code, string Output) Shell(string script, string verb, IReadOnlyDictionary<string, string> env)

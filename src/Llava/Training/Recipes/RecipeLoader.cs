@@ -77,6 +77,11 @@ public static class RecipeLoader
         Require(r.Quant.Type is "nf4" or "int8", $"quant.type '{r.Quant.Type}' is not nf4|int8");
         Require(r.Data.Aspect is "pad" or "crop", $"data.aspect '{r.Data.Aspect}' is not pad|crop");
         Require(r.EvalEvery == 0 || r.Data.Eval is not null, "eval_every needs data.eval (a held-out spec)");
+        Require(r.Data.TextMix is null or (>= 0 and < 1), $"data.text_mix must be in [0, 1), got {r.Data.TextMix}");
+        Require(r.Model.Builtin is null || BuiltIn.BuiltInSizes.Names.Contains(r.Model.Builtin),
+            $"model.builtin '{r.Model.Builtin}' is not one of {string.Join("|", BuiltIn.BuiltInSizes.Names)}");
+        Require(r.Model.Builtin is null || (r.Model.Path is null && r.Model.Vision is null && r.Model.Language is null),
+            "model.builtin is set together with model.path or model.vision/language: give one model");
         Require(r.Optim.VisionLr is null || r.Optim.VisionLr > 0, $"optim.vision_lr must be positive, got {r.Optim.VisionLr}");
         Require(r.Optim.VisionLr is null || r.UnfreezeVisionTower, "optim.vision_lr is set but unfreeze_vision_tower is false (the tower would stay frozen)");
         Require(MultiLora.Distributed.DistributedBackends.TryParse(r.Distributed.Backend, out _),

@@ -123,6 +123,11 @@ public sealed class ModelSection
     public string? Vision { get; set; }
     public string? Language { get; set; }
     public string? Projector { get; set; }
+    /// <summary>
+    /// A built-in LLaVA size (<see cref="BuiltIn.BuiltInSizes"/>: micro | tiny | small) with fresh weights, written to
+    /// OUTPUT/builtin-NAME on first use; for runs that start from scratch (a scaling grid's base pretraining).
+    /// </summary>
+    public string? Builtin { get; set; }
 }
 
 public sealed class DataSection
@@ -134,6 +139,11 @@ public sealed class DataSection
     /// <summary>At most this many held-out samples per evaluation.</summary>
     public int EvalSamples { get; set; } = 64;
     public int MaxLength { get; set; } = 2048;
+    /// <summary>
+    /// The share of text-only draws, overriding the mixture's text_mix (Lu et al. 2023's text-only mixing axis);
+    /// 0 leaves the text datasets (kind: text) out. null: the mixture's own.
+    /// </summary>
+    public double? TextMix { get; set; }
     /// <summary>Image resolution (null: the tower's own).</summary>
     public int? Resolution { get; set; }
     public string Aspect { get; set; } = "pad";
