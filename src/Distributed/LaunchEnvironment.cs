@@ -34,6 +34,18 @@ public sealed record LaunchEnvironment(Launcher Launcher, int Rank, int WorldSiz
 
     public static LaunchEnvironment Detect() => Detect(Environment.GetEnvironmentVariable);
 
+    /// <summary>
+    /// The device this rank trains on: under a launcher, cuda (or auto where CUDA is available) becomes this rank's own
+    /// GPU, cuda:LOCAL_RANK; anything else is used as given.
+    /// </summary>
+    public string RankDevice(string device)
+    {
+        if (!IsDistributed) return device;
+        string d = device.Trim().ToLowerInvariant();
+        bool cuda = d == "cuda" || d == "auto" && MultiLora.Core.Runtime.TorchRuntime.ResolveDevice("auto").type == TorchSharp.DeviceType.CUDA;
+        return cuda ? $"cuda:{LocalRank}" : d == "auto" ? "cpu" : device;
+    }
+
     public static LaunchEnvironment Detect(Func<string, string?> env)
     {
         string? addr = Blank(env("MASTER_ADDR"));

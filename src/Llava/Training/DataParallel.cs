@@ -43,10 +43,6 @@ sealed class DataParallel
         finally { _inCollectives.Stop(); }
     }
 
-    /// <summary>Under a launcher with device cuda every rank takes its own GPU, cuda:LOCAL_RANK.</summary>
-    public static string RankDevice(string device, LaunchEnvironment launch) =>
-        launch.IsDistributed && device.Trim().Equals("cuda", StringComparison.OrdinalIgnoreCase) ? $"cuda:{launch.LocalRank}" : device;
-
     /// <summary>Rank 0's trainable weights on every rank (after initialisation and any resume).</summary>
     public void BroadcastWeights(TrainableParameters trainable)
     {

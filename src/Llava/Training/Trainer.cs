@@ -59,7 +59,7 @@ public sealed class Trainer
     {
         TorchRuntime.EnsureLoaded();
         var launch = LaunchEnvironment.Detect();
-        string device = DataParallel.RankDevice(recipe.Device, launch);
+        string device = launch.RankDevice(recipe.Device);
         using var collectives = Collectives.Start(recipe.Distributed.ParsedBackend, launch, TorchRuntime.ResolveDevice(device).type, recipe.Distributed.WatchdogOptions());
         try
         {

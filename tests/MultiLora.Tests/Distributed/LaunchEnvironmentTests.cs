@@ -68,4 +68,15 @@ public sealed class LaunchEnvironmentTests
         var e = Assert.Throws<InvalidDataException>(() => Detect(("OMPI_COMM_WORLD_RANK", "0")));
         Assert.Equal("OMPI_COMM_WORLD_RANK is set but OMPI_COMM_WORLD_SIZE is not", e.Message);
     }
+
+    [Fact]
+    public void UnderALauncher_CudaMeansThisRanksOwnGpu()
+    {
+        var rank = new LaunchEnvironment(Launcher.Slurm, 5, 8, 1);
+        Assert.Equal("cuda:1", rank.RankDevice("cuda"));
+        Assert.Equal("cpu", rank.RankDevice("cpu"));
+        Assert.Equal("cuda:0", rank.RankDevice("cuda:0"));   // an explicit device is the user's choice
+        Assert.Equal("cpu", rank.RankDevice("auto"));        // no CUDA on this machine
+        Assert.Equal("cuda", LaunchEnvironment.SingleProcess.RankDevice("cuda"));
+    }
 }
