@@ -18,8 +18,8 @@ public static class AttentionMasks
         long s = keyPadding.shape[1];
         long past = s - queryLength;
         var device = keyPadding.device;
-        var q = arange(past, s, device: device).unsqueeze(1);          // [T, 1] absolute query positions
-        var k = arange(0, s, device: device).unsqueeze(0);             // [1, S]
+        var q = Ranges.Arange(past, s, device: device).unsqueeze(1);   // [T, 1] absolute query positions
+        var k = Ranges.Arange(0, s, device: device).unsqueeze(0);      // [1, S]
         var causal = k.le(q);                                           // [T, S]
         var self = k.eq(q);                                             // [T, S]
         var real = keyPadding.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);   // [B, 1, 1, S]

@@ -38,7 +38,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];
-        positions ??= arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, dtype: ScalarType.Int64, device: inputsEmbeds.device).expand(b, t);
+        positions ??= Ranges.Arange(cache?.Length ?? 0, (cache?.Length ?? 0) + t, device: inputsEmbeds.device).expand(b, t);
         var rope = Rotary.Tables(positions, inputsEmbeds.dtype);
         var h = inputsEmbeds;
         bool checkpoint = GradientCheckpointing && cache is null && mask is null && is_grad_enabled();

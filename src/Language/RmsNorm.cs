@@ -21,7 +21,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var variance = x32.square().mean([-1L], keepdim: true);
+        var variance = x32.pow(Scalars.Of(2L)).mean([-1L], keepdim: true);
         var normed = (x32 * rsqrt(variance.PlusScalar(_eps))).to(x.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Lora.Adapters;
 using MultiLora.Lora.Quantization;
 using MultiLora.Lora.Surgery;
@@ -83,7 +84,7 @@ public sealed class LoraLinearTests : TorchTest
         using (no_grad()) lora.LoraB("default").weight.normal_(0, 0.5);
         using var x = randn(16, 64);
         using var baseOut = baseLinear.forward(x);
-        using var clean = baseOut + functional.linear(functional.linear(x, lora.LoraA("default").weight), lora.LoraB("default").weight) * 2.0;
+        using var clean = baseOut.Plus(functional.linear(functional.linear(x, lora.LoraA("default").weight), lora.LoraB("default").weight).mul(Scalars.Of(2.0)));
 
         lora.train();
         using var t1 = lora.forward(x);
@@ -133,7 +134,7 @@ public sealed class LoraLinearTests : TorchTest
         using var after = nf4.DequantizeWeight(ScalarType.Float32);
         using var merged = lora.forward(x);
         // The merged weight is the requantization of (W + delta): within NF4 rounding of it.
-        using var wanted = before + delta;
+        using var wanted = before.Plus(delta);
         using var err = (after - wanted).abs().max();
         Assert.True(err.item<float>() <= 0.16f * wanted.abs().max().item<float>());
         Assert.False(TensorAssert.Identical(before, after));
@@ -148,20 +149,20 @@ public sealed class LoraLinearTests : TorchTest
         lora.AddAdapter("two", 2, 4);
         using (no_grad())
         {
-            lora.LoraB("one").weight.fill_(1);
-            lora.LoraB("two").weight.fill_(-1);
+            lora.LoraB("one").weight.fill_(Scalars.One);
+            lora.LoraB("two").weight.fill_(Scalars.Of(-1L));
         }
         using var x = randn(4, 10);
         using var baseOut = baseLinear.forward(x);
 
         lora.SetActiveAdapter("one");
         using var one = lora.forward(x);
-        using var expectedOne = baseOut + functional.linear(functional.linear(x, lora.LoraA("one").weight), lora.LoraB("one").weight) * 1.0;
+        using var expectedOne = baseOut.Plus(functional.linear(functional.linear(x, lora.LoraA("one").weight), lora.LoraB("one").weight).mul(Scalars.Of(1.0)));
         Assert.True(one.allclose(expectedOne, 1e-5, 1e-6));
 
         lora.SetActiveAdapter("two");
         using var two = lora.forward(x);
-        using var expectedTwo = baseOut + functional.linear(functional.linear(x, lora.LoraA("two").weight), lora.LoraB("two").weight) * 2.0;
+        using var expectedTwo = baseOut.Plus(functional.linear(functional.linear(x, lora.LoraA("two").weight), lora.LoraB("two").weight).mul(Scalars.Of(2.0)));
         Assert.True(two.allclose(expectedTwo, 1e-5, 1e-6));
 
         lora.SetActiveAdapter(null);
@@ -187,7 +188,7 @@ public sealed class LoraLinearTests : TorchTest
         {
             using var x32 = x.to(ScalarType.Float32);
             using var path = nn.functional.linear(nn.functional.linear(x32, lora.LoraA("default").weight), lora.LoraB("default").weight);
-            using var expected = (path * 2).to(ScalarType.BFloat16);
+            using var expected = path.mul(Scalars.Of(2L)).to(ScalarType.BFloat16);
             Assert.True(TensorAssert.Identical(expected, y));
         }
 

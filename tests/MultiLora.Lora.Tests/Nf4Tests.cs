@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using System.Globalization;
 using MultiLora.Lora.Quantization;
 using TorchSharp;
@@ -89,7 +90,7 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
         using var tail = w[(int)full..];
         using var amTail = tail.abs().max().unsqueeze(0);
         using var expectedAbsmax = cat([am, amTail]);
-        using var scaled = cat([clamp(blocks * am.reciprocal().view(-1, 1), -1, 1).reshape(-1), clamp(tail / amTail, -1, 1)]);
+        using var scaled = cat([clamp(blocks * am.reciprocal().view(-1, 1), Scalars.Of(-1L), Scalars.One).reshape(-1), clamp(tail / amTail, Scalars.Of(-1L), Scalars.One)]);
         using var mid = Nf4.Midpoints();
         using var codes = bucketize(scaled, mid);
         using var got = Nf4.Unpack(packed, n);
@@ -105,7 +106,7 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
         using var _p = packed; using var _a = absmax;
         using var codes = Nf4.Unpack(packed, 135);
         using var table = Nf4.Codes();
-        using var blockOf = arange(135L).div(64, RoundingMode.floor);
+        using var blockOf = Ranges.Arange(0, 135).div(Scalars.Of(64L), RoundingMode.floor);
         using var expected = (table.index_select(0, codes) * absmax.index_select(0, blockOf)).reshape(9, 15);
         using var got = Nf4.Dequantize(packed, absmax, [9, 15], ScalarType.Float32);
         Assert.True(TensorAssert.Identical(expected, got));
@@ -114,7 +115,7 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
     [Fact]
     public void DequantizeOfQuantize_ErrorStaysWithinHalfTheWidestCodeGapTimesBlockAbsmax()
     {
-        using var w = randn(256, 512) * 0.02;
+        using var w = randn(256, 512).mul(Scalars.Of(0.02));
         var (packed, absmax) = Nf4.Quantize(w);
         using var _p = packed; using var _a = absmax;
         using var back = Nf4.Dequantize(packed, absmax, [256, 512], ScalarType.Float32);
@@ -231,7 +232,7 @@ public sealed class Nf4Tests(ITestOutputHelper output) : TorchTest
         using var w = randn(32, 100);
         using var layer = Int8Linear.FromWeight(w);
         using var deq = layer.DequantizeWeight(ScalarType.Float32);
-        using var step = w.abs().amax([1L], keepdim: true) / 127;
+        using var step = w.abs().amax([1L], keepdim: true).div(Scalars.Of(127L));
         double worst = ((deq - w).abs() / step).max().item<float>();
         Assert.True(worst <= 0.5 + 1e-4, $"int8 error {worst} steps");
         using var x = randn(3, 100);

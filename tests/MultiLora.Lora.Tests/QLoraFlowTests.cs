@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Lora.Adapters;
 using MultiLora.Lora.Peft;
 using MultiLora.Lora.Quantization;
@@ -26,7 +27,7 @@ public sealed class QLoraFlowTests : TorchTest
 
         using var x = randn(2, 48);
         using var y = tree.forward(x);
-        y.square().mean().backward();
+        y.pow(Scalars.Of(2L)).mean().backward();
         var withGrad = tree.named_parameters().Where(p => p.parameter.grad is { } g && !g.IsInvalid).Select(p => p.name).ToList();
         Assert.Equal(28, withGrad.Count);
         Assert.All(withGrad, n => Assert.Matches(@"\.lora_[AB]\.default\.weight$", n));

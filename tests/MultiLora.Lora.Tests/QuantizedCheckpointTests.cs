@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using System.Text;
 using MultiLora.Core.Safetensors;
 using MultiLora.Lora.Quantization;
@@ -93,7 +94,7 @@ public sealed class QuantizedCheckpointMapTests : TorchTest
         QuantizedCheckpoint.Load(holder, path);
         var loaded = Assert.IsType<Nf4Linear>(holder.proj);
         Assert.Equal(map, loaded.NestedCodes);
-        using var expected = DynamicMap8.DequantizeBlockwise(layer.Absmax, layer.NestedAbsmax!, 256, map) + layer.NestedOffset!;
+        using var expected = DynamicMap8.DequantizeBlockwise(layer.Absmax, layer.NestedAbsmax!, 256, map).Plus(layer.NestedOffset!);
         using var got = loaded.AbsmaxFloat();
         Assert.True(TensorAssert.Identical(expected, got));
     }

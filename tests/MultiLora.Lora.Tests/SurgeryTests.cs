@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Lora.Quantization;
 using MultiLora.Lora.Surgery;
 using TorchSharp;
@@ -11,7 +12,7 @@ public sealed class SurgeryTests : TorchTest
     sealed class Doubler : Module<Tensor, Tensor>
     {
         public Doubler() : base(nameof(Doubler)) { }
-        public override Tensor forward(Tensor x) => x * 2;
+        public override Tensor forward(Tensor x) => x.mul(Scalars.Of(2L));
     }
 
     [Fact]
@@ -33,7 +34,7 @@ public sealed class SurgeryTests : TorchTest
         Assert.Equal(["q_proj", "k_proj", "v_proj", "o_proj"], attn.named_children().Select(c => c.name));
 
         using var x = randn(3, 48);
-        using var expected = attn.o_proj.forward(x * 2 + (attn.k_proj.forward(x) * attn.v_proj.forward(x)).repeat_interleave(2, -1));
+        using var expected = attn.o_proj.forward(x.mul(Scalars.Of(2L)).Plus((attn.k_proj.forward(x) * attn.v_proj.forward(x)).repeat_interleave(2, -1)));
         using var got = attn.forward(x);
         Assert.True(got.allclose(expected, 1e-6, 1e-6));
     }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -71,8 +72,8 @@ public sealed class TinyLlava : Module<Tensor, Tensor>
 
         public override Tensor forward(Tensor x)
         {
-            var h = x + self_attn.forward(x);
-            return h + mlp.forward(h);
+            var h = x.Plus(self_attn.forward(x));
+            return h.Plus(mlp.forward(h));
         }
     }
 
@@ -94,7 +95,7 @@ public sealed class TinyLlava : Module<Tensor, Tensor>
         {
             var q = q_proj.forward(x);
             var kv = k_proj.forward(x) * v_proj.forward(x);
-            return o_proj.forward(q + kv.repeat_interleave(q.shape[^1] / kv.shape[^1], -1));
+            return o_proj.forward(q.Plus(kv.repeat_interleave(q.shape[^1] / kv.shape[^1], -1)));
         }
     }
 

@@ -34,5 +34,5 @@ public static class Scalars
 
     public static Tensor Times(this Tensor a, double s) => a.mul(Of(s));
     public static Tensor DividedBy(this Tensor a, double s) => a.div(Of(s));
-    public static Tensor PlusScalar(this Tensor a, double s) => a.add(Of(s));
+    public static Tensor PlusScalar(this Tensor a, double s) => a.add(Of(s), One);
 }

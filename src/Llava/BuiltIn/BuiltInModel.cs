@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using System.Text.Json.Nodes;
 using MultiLora.Core.Runtime;
 using MultiLora.Llava.Checkpoints;
@@ -38,7 +39,7 @@ public static class BuiltInModel
         using var _ = no_grad();
         foreach (var (name, p) in model.named_parameters())
         {
-            if (name.Contains("norm", StringComparison.Ordinal)) { if (name.EndsWith("weight", StringComparison.Ordinal)) p.fill_(1.0); else p.zero_(); }
+            if (name.Contains("norm", StringComparison.Ordinal)) { if (name.EndsWith("weight", StringComparison.Ordinal)) p.fill_(Scalars.Of(1.0)); else p.zero_(); }
             else if (name.EndsWith("bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0, InitStd);
         }

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using MultiLora.Language;
 using MultiLora.Llava.Model;
 using TorchSharp;
@@ -62,7 +63,7 @@ public static class LlavaGenerator
 
                 var newStep = tensor(chosen, [b, 1], device: device);
                 var newAttention = cat([attention, ones(b, 1, dtype: ScalarType.Int64, device: device)], 1);
-                var newPositions = positions.select(1, -1).unsqueeze(1) + 1;
+                var newPositions = positions.select(1, -1).unsqueeze(1).add(Scalars.One, Scalars.One);
                 step.Dispose(); attention.Dispose(); positions.Dispose();
                 step = newStep.DetachFromDisposeScope();
                 attention = newAttention.DetachFromDisposeScope();

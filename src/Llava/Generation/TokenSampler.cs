@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using static TorchSharp.torch;
 
 namespace MultiLora.Llava.Generation;
@@ -18,20 +19,20 @@ public sealed class TokenSampler : IDisposable
     {
         using var scope = NewDisposeScope();
         if (_o.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
-        var scaled = logits.to(ScalarType.Float32) / _o.Temperature;
+        var scaled = logits.to(ScalarType.Float32).div(Scalars.Of(_o.Temperature));
         if (_o.TopK > 0 && _o.TopK < scaled.shape[^1])
         {
             var kth = scaled.topk(_o.TopK, dim: -1).values.narrow(-1, _o.TopK - 1, 1);   // [B, 1]
-            scaled = scaled.masked_fill(scaled.lt(kth), double.NegativeInfinity);
+            scaled = scaled.masked_fill(scaled.lt(kth), Scalars.Of(double.NegativeInfinity));
         }
         if (_o.TopP < 1.0)
         {
             var (sorted, order) = scaled.sort(-1, descending: true);
             var cumulative = sorted.softmax(-1).cumsum(-1);
             // drop tokens once the mass before them already exceeds top_p (the first token always stays)
-            var drop = (cumulative - sorted.softmax(-1)).gt(_o.TopP);
+            var drop = (cumulative - sorted.softmax(-1)).gt(Scalars.Of(_o.TopP));
             var dropInVocabOrder = zeros_like(drop).scatter(-1, order, drop);
-            scaled = scaled.masked_fill(dropInVocabOrder, double.NegativeInfinity);
+            scaled = scaled.masked_fill(dropInVocabOrder, Scalars.Of(double.NegativeInfinity));
         }
         var probs = scaled.softmax(-1);
         return multinomial(probs, 1, generator: _rng).squeeze(-1).MoveToOuterDisposeScope();

@@ -98,7 +98,7 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
         var isImage = inputIds.eq(Scalars.Of((long)Config.ImageTokenId));                                       // [B, T]
         // the placeholder id may lie outside the vocabulary (LLaVA's -200): embed a harmless id there
         var embeds = model.language_model.embed_tokens.call(inputIds.masked_fill(isImage, Scalars.Of(0L))); // [B, T, hidden]
-        long placeholders = isImage.sum().ToInt64();
+        long placeholders = isImage.sum().item<long>();
         if (pixels is null)
         {
             if (placeholders != 0)

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using static TorchSharp.torch;
 
 namespace MultiLora.Llava.Training;
@@ -42,6 +43,6 @@ public static class CausalLmLoss
     public static long ScoredTokens(Tensor labels)
     {
         using var scope = NewDisposeScope();
-        return labels.narrow(1, 1, labels.shape[1] - 1).ne(IgnoreIndex).sum().item<long>();
+        return labels.narrow(1, 1, labels.shape[1] - 1).ne(Scalars.Of((long)IgnoreIndex)).sum().item<long>();
     }
 }

@@ -234,6 +234,7 @@ public sealed class Trainer
     /// <summary>Each parameter group's peak learning rate, in the optimizer's group order (the schedule scales them all).</summary>
     readonly List<double> _groupPeakLr = [];
 
+#pragma warning disable RS0030 // replaced by issue 15's AdamW
     TorchSharp.Modules.AdamW CreateOptimizer(TrainableParameters trainable)
     {
         var o = _r.Optim;
@@ -247,6 +248,7 @@ public sealed class Trainer
         if (groups.Count == 0) throw new InvalidOperationException("nothing to train: the method left every parameter frozen");
         return optim.AdamW(groups, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay);
     }
+#pragma warning restore RS0030
 
     /// <summary>Stage 2 trains the projector at its own learning rate (LLaVA's mm_projector_lr); stage 1 at the main one.</summary>
     double ProjectorLr => _r.EffectiveMethod == TrainMethod.Projector ? _r.Optim.Lr : _r.Optim.ProjectorLr ?? _r.Optim.Lr;
@@ -335,12 +337,14 @@ public sealed class Trainer
         using var scope = NewDisposeScope();
         double norm = _r.Optim.MaxGradNorm > 0
             ? nn.utils.clip_grad_norm_(parameters, _r.Optim.MaxGradNorm)
-            : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().item<float>()));
+            : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(Scalars.Of(2L)).sum().item<float>()));
         if (double.IsNaN(norm) || double.IsInfinity(norm))
             throw new TrainingDivergedException($"gradient norm is {norm}: stopping before the update");
         var groups = optimizer.ParamGroups.ToList();
         for (int g = 0; g < groups.Count; g++) groups[g].LearningRate = _groupPeakLr[g] * scheduleFactor;
+#pragma warning disable RS0030 // replaced by issue 15's AdamW
         optimizer.step();
+#pragma warning restore RS0030
         optimizer.zero_grad();
         return norm;
     }

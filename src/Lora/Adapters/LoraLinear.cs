@@ -92,7 +92,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var (scaling, _) = Settings(adapter);
         using var _ng = no_grad();
-        var delta = lora_B[adapter].weight.matmul(lora_A[adapter].weight) * scaling;
+        var delta = lora_B[adapter].weight.matmul(lora_A[adapter].weight).mul(Scalars.Of(scaling));
         return delta.MoveToOuterDisposeScope();
     }
 
@@ -121,11 +121,11 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         switch (base_layer)
         {
             case Linear l:
-                l.weight.add_(delta.to(l.weight.dtype), alpha: sign);
+                l.weight.add_(delta.to(l.weight.dtype), alpha: Scalars.Of((long)sign));
                 break;
             case IQuantizedLinear q:
                 var w = q.DequantizeWeight(ScalarType.Float32);
-                q.Requantize(w.add_(delta, alpha: sign));
+                q.Requantize(w.add_(delta, alpha: Scalars.Of((long)sign)));
                 break;
         }
     }

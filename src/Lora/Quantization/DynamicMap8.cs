@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,13 +46,13 @@ public static class DynamicMap8
             {
                 int fractionItems = (1 << (i + nonSignBits - maxExponentBits)) + 1;
                 var boundaries = torch.linspace(0.1, 1, fractionItems, ScalarType.Float32);
-                var means = (boundaries[..^1] + boundaries[1..]) / 2.0;
+                var means = boundaries[..^1].Plus(boundaries[1..]).div(Scalars.Of(2.0));
                 int exponent = -(maxExponentBits - 1) + i;
                 // Python: (10 ** exponent) * means, an int for exponent 0 and a float otherwise; both
                 // reach the float32 kernel as the same scalar.
                 double scale = Math.Pow(10, exponent);
-                data.AddRange((means * scale).data<float>().ToArray().Select(v => (double)v));
-                data.AddRange((means * -scale).data<float>().ToArray().Select(v => (double)v));
+                data.AddRange(means.mul(Scalars.Of(scale)).data<float>().ToArray().Select(v => (double)v));
+                data.AddRange(means.mul(Scalars.Of(-scale)).data<float>().ToArray().Select(v => (double)v));
             }
         }
         // additional_items = 2**(7-7) - 1 = 0 for the signed 8-bit map: nothing more to add.
@@ -68,7 +69,7 @@ public static class DynamicMap8
         using var scope = NewDisposeScope();
         var (scaled, absmax) = Nf4.ScaleBlockwise(values, blockSize);
         var code = torch.tensor((table ?? Values.Value).ToArray(), device: values.device);
-        var bounds = (code[..^1] + code[1..]) / 2;
+        var bounds = code[..^1].Plus(code[1..]).div(Scalars.Of(2L));
         var q = torch.bucketize(scaled, bounds, outInt32: true).to(ScalarType.Byte);
         return (q.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope());
     }

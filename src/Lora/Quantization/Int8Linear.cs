@@ -57,7 +57,8 @@ public sealed class Int8Linear : Module<Tensor, Tensor>, IQuantizedLinear
         var f = w.to(ScalarType.Float32);
         var rows = f.abs().amax(1);
         // bitsandbytes int8_vectorwise_quant: round(A * (127 / absmax)); an all-zero row stays zero.
-        var codes = torch.round(f * (127.0 / rows.clamp_min(1e-30)).unsqueeze(1)).clamp(-127, 127).to(ScalarType.Int8);
+        // (127.0 / x is x.reciprocal() * 127.0 in TorchSharp and PyTorch alike)
+        var codes = torch.round(f * rows.clamp_min(Scalars.Of(1e-30)).reciprocal().mul(Scalars.Of(127.0)).unsqueeze(1)).clamp(Scalars.Of(-127L), Scalars.Of(127L)).to(ScalarType.Int8);
         return (codes, rows);
     }
 

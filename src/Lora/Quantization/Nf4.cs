@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,7 +32,7 @@ public static class Nf4
     public static Tensor Midpoints(Device? device = null)
     {
         using var c = Codes(device);
-        return (c[..^1] + c[1..]) / 2;
+        return c[..^1].Plus(c[1..]).div(Scalars.Of(2L));
     }
 
     /// <summary>
@@ -82,14 +83,14 @@ public static class Nf4
             var com = flat.narrow(0, 0, full).reshape(blocks, blockSize);
             absmax = com.abs().amax(-1);
             // bitsandbytes multiplies by the reciprocal (not a division): keep that for identical rounding.
-            scaled = torch.clamp(com * absmax.clamp_min(1e-38).reciprocal().view(-1, 1), -1, 1).reshape(-1);
+            scaled = torch.clamp(com * absmax.clamp_min(Scalars.Of(1e-38)).reciprocal().view(-1, 1), Scalars.Of(-1L), Scalars.One).reshape(-1);
         }
         if (rem > 0)
         {
             var tail = flat.narrow(0, full, rem);
-            var am = tail.abs().max().clamp_min(1e-38);
+            var am = tail.abs().max().clamp_min(Scalars.Of(1e-38));
             absmax = torch.cat([absmax, am.unsqueeze(0)]);
-            scaled = torch.cat([scaled, torch.clamp(tail / am, -1, 1)]);
+            scaled = torch.cat([scaled, torch.clamp(tail / am, Scalars.Of(-1L), Scalars.One)]);
         }
         return (scaled, absmax);
     }
@@ -101,7 +102,7 @@ public static class Nf4
         var q = codes.reshape(-1).to(ScalarType.Int32);
         if (q.numel() % 2 == 1) q = torch.cat([q, torch.zeros(1, ScalarType.Int32, q.device)]);
         var pairs = q.view(-1, 2);
-        var packed = (pairs[.., 0] * 16 + pairs[.., 1]).to(ScalarType.Byte).unsqueeze(1);
+        var packed = pairs[.., 0].mul(Scalars.Of(16L)).Plus(pairs[.., 1]).to(ScalarType.Byte).unsqueeze(1);
         return packed.MoveToOuterDisposeScope();
     }
 

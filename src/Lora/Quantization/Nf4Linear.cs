@@ -152,7 +152,7 @@ public sealed class Nf4Linear : Module<Tensor, Tensor>, IQuantizedLinear
     {
         var y = QuantizedMatMul.Apply(input, this);
         if (bias is null) return y;
-        using (y) return y + bias.to(y.dtype);
+        using (y) return y.Plus(bias.to(y.dtype));
     }
 
     // module.to(dtype) must not touch the quantized state: bitsandbytes keeps absmax and friends in

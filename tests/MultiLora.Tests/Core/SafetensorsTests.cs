@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using System.Text;
 using System.Text.Json.Nodes;
 using MultiLora.Core.Safetensors;
@@ -22,8 +23,8 @@ public sealed class SafetensorsTests
             ["f16"] = randn(5).to(ScalarType.Float16),
             ["bf16"] = randn(2, 2, 2).to(ScalarType.BFloat16),
             ["f64"] = randn(2).to(ScalarType.Float64),
-            ["i64"] = arange(7, dtype: ScalarType.Int64),
-            ["i32"] = arange(6, dtype: ScalarType.Int32).reshape(2, 3),
+            ["i64"] = Ranges.Arange(0, 7),
+            ["i32"] = Ranges.Arange(0, 6, ScalarType.Int32).reshape(2, 3),
             ["i8"] = tensor(new sbyte[] { -128, 0, 127 }),
             ["u8"] = tensor(new byte[] { 0, 17, 255 }),
             ["bool"] = tensor(new[] { true, false, true }),

@@ -1,3 +1,4 @@
+using MultiLora.Core.Tensors;
 using TorchSharp;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Llava.Model;
@@ -70,7 +71,7 @@ public sealed class MetaLoadTests
         // one matrix, not two equal ones: a change to the embedding shows in the head
         var head = ((Linear)loaded.lm_head).weight;
         var embed = loaded.model.language_model.embed_tokens.weight!;
-        using (no_grad()) embed.mul_(2);
+        using (no_grad()) embed.mul_(Scalars.Of(2L));
         Assert.True(head.eq(embed).all().item<bool>(), "the LM head no longer shares the embedding matrix");
     }
 
@@ -87,7 +88,7 @@ public sealed class MetaLoadTests
         var head = ((Linear)loaded.lm_head).weight!;
         var embed = loaded.model.language_model.embed_tokens.weight!;
         Assert.Equal(ScalarType.BFloat16, head.dtype);
-        using (no_grad()) embed.mul_(2);
+        using (no_grad()) embed.mul_(Scalars.Of(2L));
         Assert.True(head.eq(embed).all().item<bool>(), "after .to(bf16) the LM head no longer shares the embedding matrix");
     }
 
