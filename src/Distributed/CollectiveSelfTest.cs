@@ -23,7 +23,7 @@ public static class CollectiveSelfTest
             checks.Add(Check($"all-reduce {dtype.ToString().ToLowerInvariant()}", () =>
             {
                 // element i of rank r is (i + 1) * (r + 1), in dtype; the sum is exact in float32, rounded once to dtype
-                Tensor Part(int r) => arange(1, 101, dtype: ScalarType.Float64, device: device).mul(Scalars.Of(r + 1)).to(dtype);
+                Tensor Part(int r) => Ranges.Arange(1, 101, ScalarType.Float64, device).mul(Scalars.Of(r + 1)).to(dtype);
                 var t = Part(rank);
                 c.AllReduceSum(t);
                 var expected = zeros(100, ScalarType.Float64, device);
@@ -33,18 +33,18 @@ public static class CollectiveSelfTest
 
         checks.Add(Check("all-reduce of a transposed (non-contiguous) view", () =>
         {
-            var matrix = arange(0, 12, dtype: ScalarType.Float32, device: device).reshape(3, 4).mul(Scalars.Of(rank + 1));
+            var matrix = Ranges.Arange(0, 12, ScalarType.Float32, device).reshape(3, 4).mul(Scalars.Of(rank + 1));
             c.AllReduceSum(matrix.t());
-            return Compare(matrix, arange(0, 12, dtype: ScalarType.Float64, device: device).reshape(3, 4).mul(Scalars.Of(rankSum)));
+            return Compare(matrix, Ranges.Arange(0, 12, ScalarType.Float64, device).reshape(3, 4).mul(Scalars.Of(rankSum)));
         }));
 
         int root = world - 1;
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16, ScalarType.Int64 })
             checks.Add(Check($"broadcast {dtype.ToString().ToLowerInvariant()} from rank {root}", () =>
             {
-                var t = arange(0, 50, dtype: ScalarType.Float64, device: device).add(Scalars.Of(1000.0 * rank), Scalars.One).to(dtype);
+                var t = Ranges.Arange(0, 50, ScalarType.Float64, device).add(Scalars.Of(1000.0 * rank), Scalars.One).to(dtype);
                 c.Broadcast(t, root);
-                return Compare(t, arange(0, 50, dtype: ScalarType.Float64, device: device).add(Scalars.Of(1000.0 * root), Scalars.One));
+                return Compare(t, Ranges.Arange(0, 50, ScalarType.Float64, device).add(Scalars.Of(1000.0 * root), Scalars.One));
             }));
 
         checks.Add(Check("all-gather of small values", () =>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using MultiLora.Core.Runtime;
+using MultiLora.Core.Tensors;
 using MultiLora.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -59,7 +60,7 @@ public sealed class CollectivesStartTests
     {
         TorchRuntime.EnsureLoaded();
         using var scope = NewDisposeScope();
-        var whole = arange(0, 10, dtype: ScalarType.Float64).to(dtype);
+        var whole = Ranges.Arange(0, 10, ScalarType.Float64).to(dtype);
         var slice = whole.narrow(0, 3, 4);   // starts at element 3 of the same storage
         nint address = TensorMemory.DataPointer(slice);
         long elementSize = whole.ElementSize;

@@ -35,8 +35,8 @@ public sealed class GradientBucketsTests
         {
             // p0: both ranks have a gradient; p1: only rank 1; p2: nobody (no sample reached it); p3: bf16
             var ps = new[] { Param(5), Param(3), Param(4), Param(6, ScalarType.BFloat16) };
-            ps[0].grad = arange(5, dtype: ScalarType.Float32).mul(Scalars.Of(c.Rank + 1));
-            if (c.Rank == 1) ps[1].grad = full(3, 7.0f);
+            ps[0].grad = Ranges.Arange(0, 5, ScalarType.Float32).mul(Scalars.Of(c.Rank + 1));
+            if (c.Rank == 1) ps[1].grad = ones(3).mul(Scalars.Of(7.0));
             ps[3].grad = ones(6, ScalarType.BFloat16).mul(Scalars.Of(c.Rank + 2));
             var reduction = new GradientBuckets(ps, c, bucketBytes: 16).AllReduce();
             return (Grads: ps.Select(p => p.grad?.to(ScalarType.Float32).data<float>().ToArray()).ToArray(), reduction);
