@@ -12,9 +12,10 @@ namespace MultiLora.Benchmarks;
 /// Step time of data-parallel training: 2 ranks x batch b (mpirun) against 1 process x batch 2b, same global batch, same
 /// model and data (the built-in LLaVA shape, `hidden` wide, `layers` deep, synthetic stage-2 data at 32 px). The two runs
 /// are separate launches of this program (`distributed-step-rank`); the table compares their mean step times after
-/// 3 warm-up steps, and shows how much of a rank's step went to collectives and how many bytes it all-reduced.
-/// On a 2-core machine two ranks share the cores the single process uses alone, so expect no speedup: the point is
-/// the overhead (collectives, duplicated per-step work, two processes' state).
+/// 3 warm-up steps (median, robust to other load on a shared machine), and shows how much of a rank's step went to
+/// collectives and how many bytes it all-reduced. Each rank gets cores / 2 intra-op threads, the single process all
+/// cores: the same machine split two ways. On a 2-core machine expect no speedup: the point is the overhead
+/// (collectives, MPI's busy-polling while a rank waits, per-step work every rank repeats, two processes' state).
 /// Usage: distributed-step [--batch 4] [--steps 20] [--hidden 256] [--layers 4] [--methods lora,full]
 /// </summary>
 public static class DistributedStepBenchmark
@@ -41,7 +42,8 @@ public static class DistributedStepBenchmark
                     string output = Path.Combine(root, $"{method}-{name}");
                     var psi = ranks == 1 ? new ProcessStartInfo("dotnet") : new ProcessStartInfo("mpirun");
                     if (ranks > 1) foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", ranks.ToString(CultureInfo.InvariantCulture), "dotnet" }) psi.ArgumentList.Add(a);
-                    foreach (var a in new[] { self, "distributed-step-rank", model, data, method, perRank.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), output }) psi.ArgumentList.Add(a);
+                    int threads = Math.Max(1, Environment.ProcessorCount / ranks);
+                    foreach (var a in new[] { self, "distributed-step-rank", model, data, method, perRank.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), output, threads.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
                     using var p = Process.Start(psi)!;
                     p.WaitForExit();
                     if (p.ExitCode != 0) throw new InvalidOperationException($"{method} {name} failed with exit code {p.ExitCode}");
@@ -69,7 +71,8 @@ public static class DistributedStepBenchmark
     /// <summary>One launched run (a rank of it, or the single process): trains and leaves metrics.jsonl in OUTPUT.</summary>
     public static int RunRank(string[] args)
     {
-        if (args.Length < 6) throw new ArgumentException("usage: distributed-step-rank MODEL DATA METHOD BATCH STEPS OUTPUT");
+        if (args.Length < 7) throw new ArgumentException("usage: distributed-step-rank MODEL DATA METHOD BATCH STEPS OUTPUT THREADS");
+        TorchSharp.torch.set_num_threads(int.Parse(args[6], CultureInfo.InvariantCulture));
         Trainer.Run(new TrainRecipe
         {
             Model = new ModelSection { Path = args[0] },
@@ -87,9 +90,12 @@ public static class DistributedStepBenchmark
     {
         var steps = File.ReadLines(Path.Combine(output, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
             .Where(e => e.TryGetProperty("step", out _)).ToList();
+        var elapsed = steps.Select(e => e.GetProperty("elapsed_seconds").GetDouble()).ToList();
+        var durations = Enumerable.Range(3, steps.Count - 3).Select(i => elapsed[i] - elapsed[i - 1]).Order().ToList();
         var timed = steps.Skip(3).ToList();
-        double seconds = (timed[^1].GetProperty("elapsed_seconds").GetDouble() - steps[2].GetProperty("elapsed_seconds").GetDouble()) / timed.Count;
-        return new Result(seconds, timed.Average(e => e.GetProperty("samples_per_second").GetDouble()),
+        double seconds = durations[durations.Count / 2];
+        long samplesPerStep = timed[0].GetProperty("samples").GetInt64();
+        return new Result(seconds, samplesPerStep / seconds,
             timed.Average(e => e.GetProperty("collective_seconds").GetDouble()), timed[^1].GetProperty("all_reduced_bytes").GetInt64());
     }
 
