@@ -12,14 +12,7 @@ public sealed class LostRankTests(DataParallelWorkspace space) : IClassFixture<D
     {
         var recipe = space.Recipe("lora", batch: 2, accum: 1, "killed", steps: 500, saveEvery: 1);
         string yaml = space.WriteYaml(recipe, "killed", "distributed:\n  heartbeat_timeout_s: 10");
-        // --enable-recovery: mpirun leaves the surviving rank alone (by default mpirun kills it itself, naming the
-        // dead rank, which is srun's behaviour only with --kill-on-bad-exit); each rank's exit code is printed by sh
-        var psi = RankLauncher.MpirunJob(2, [], ["--enable-recovery"]);
-        psi.ArgumentList.RemoveAt(psi.ArgumentList.Count - 1);   // the dll: sh runs it
-        psi.ArgumentList.RemoveAt(psi.ArgumentList.Count - 1);   // dotnet
-        foreach (var a in new[] { "sh", "-c", "dotnet \"$0\" train --recipe \"$1\"; echo \"rank $OMPI_COMM_WORLD_RANK exited with $?\"", RankLauncher.Cli, yaml })
-            psi.ArgumentList.Add(a);
-        using var job = new RankLauncher.Job(psi);
+        using var job = new RankLauncher.Job(RankLauncher.MpirunJobReportingExitCodes(2, ["train", "--recipe", yaml]));
 
         string metrics = Path.Combine(recipe.OutputDir, "metrics.jsonl");
         var wait = Stopwatch.StartNew();

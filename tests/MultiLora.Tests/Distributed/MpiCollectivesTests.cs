@@ -14,6 +14,19 @@ public sealed class MpiCollectivesTests
         for (int r = 0; r < ranks; r++)
             Assert.Contains($"rank {r} of {ranks}, local rank {r}, launched by openmpi: 10/10 collective checks passed on cpu over mpi (Open MPI", result.Output);
     }
+
+    [Fact]
+    public void ARankThatRaises_StopsTheOthersAtOnce_NamingIt()
+    {
+        var psi = RankLauncher.MpirunJobReportingExitCodes(2, ["distributed", "check", "--simulate-failure", "1", "--heartbeat-timeout", "120"]);
+        var result = RankLauncher.Run(psi, TimeSpan.FromMinutes(2));
+        Assert.Contains("rank 1: simulated failure (--simulate-failure 1)", result.Output);
+        Assert.Contains("error: distributed: rank 1 failed (its own output has the error); rank 0 stops", result.Output);
+        Assert.Contains("rank 0 exited with 1", result.Output);
+        Assert.Contains("rank 1 exited with 1", result.Output);
+        // far sooner than the 120 s heartbeat timeout: the failing rank said so before exiting
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(60), $"took {result.Elapsed.TotalSeconds:0} s:\n{result.Output}");
+    }
 }
 
 /// <summary>Multi-process tests run one at a time: each already uses both cores.</summary>

@@ -29,6 +29,20 @@ public static class RankLauncher
         return psi;
     }
 
+    /// <summary>
+    /// mpirun -n <paramref name="ranks"/> --enable-recovery sh -c "dotnet multilora.dll ARGS; echo rank R exited with CODE":
+    /// --enable-recovery keeps mpirun from killing the surviving ranks itself when one fails (its default, and srun's
+    /// with --kill-on-bad-exit), so a test sees what our own failure handling does; sh prints each rank's exit code.
+    /// </summary>
+    public static ProcessStartInfo MpirunJobReportingExitCodes(int ranks, IEnumerable<string> cliArgs)
+    {
+        var psi = new ProcessStartInfo(Mpirun) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", ranks.ToString(), "--enable-recovery" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "sh", "-c", "dotnet \"$0\" \"$@\"; echo \"rank $OMPI_COMM_WORLD_RANK exited with $?\"", Cli }) psi.ArgumentList.Add(a);
+        foreach (var a in cliArgs) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
     /// <summary>Runs a job to its end (killing it after <paramref name="timeout"/>) and returns its merged output.</summary>
     public static JobResult Run(ProcessStartInfo psi, TimeSpan timeout)
     {
