@@ -16,7 +16,10 @@ namespace MultiLora.Benchmarks;
 /// collectives and how many bytes it all-reduced. Each rank gets cores / 2 intra-op threads, the single process all
 /// cores: the same machine split two ways. On a 2-core machine expect no speedup: the point is the overhead
 /// (collectives, MPI's busy-polling while a rank waits, per-step work every rank repeats, two processes' state).
-/// Usage: distributed-step [--batch 4] [--steps 20] [--hidden 256] [--layers 4] [--methods lora,full]
+/// `--single-threads N` gives the single process N threads instead: on a machine other jobs load, libtorch's OpenMP
+/// threads spin-wait for each other when one is descheduled, which can slow a 2-thread process several-fold; with 1
+/// thread the single process has the same per-thread conditions as each rank (and half the machine's share).
+/// Usage: distributed-step [--batch 4] [--steps 20] [--hidden 256] [--layers 4] [--methods lora,full] [--single-threads N]
 /// </summary>
 public static class DistributedStepBenchmark
 {
@@ -24,6 +27,7 @@ public static class DistributedStepBenchmark
     {
         int batch = Int(args, "--batch", 4), steps = Int(args, "--steps", 20), hidden = Int(args, "--hidden", 256), layers = Int(args, "--layers", 4);
         var methods = Arg(args, "--methods", "lora,full").Split(',');
+        int singleThreads = Int(args, "--single-threads", Environment.ProcessorCount), rankThreads = Math.Max(1, Environment.ProcessorCount / 2);
         string root = Directory.CreateTempSubdirectory("multilora-dp-bench-").FullName;
         try
         {
@@ -34,6 +38,7 @@ public static class DistributedStepBenchmark
             string self = System.Reflection.Assembly.GetEntryAssembly()!.Location;
             var rows = new List<object>();
             Console.WriteLine($"model: built-in LLaVA, decoder {layers} x {hidden}; global batch {2 * batch}; {steps} steps, the first 3 not timed");
+            Console.WriteLine($"intra-op threads: {singleThreads} in the single process, {rankThreads} per rank");
             Console.WriteLine("method  run              step s   samples/s  vs 1 process  collectives s/step  all-reduced/step");
             foreach (var method in methods)
             {
@@ -42,7 +47,7 @@ public static class DistributedStepBenchmark
                     string output = Path.Combine(root, $"{method}-{name}");
                     var psi = ranks == 1 ? new ProcessStartInfo("dotnet") : new ProcessStartInfo("mpirun");
                     if (ranks > 1) foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", ranks.ToString(CultureInfo.InvariantCulture), "dotnet" }) psi.ArgumentList.Add(a);
-                    int threads = Math.Max(1, Environment.ProcessorCount / ranks);
+                    int threads = ranks == 1 ? singleThreads : rankThreads;
                     foreach (var a in new[] { self, "distributed-step-rank", model, data, method, perRank.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), output, threads.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
                     using var p = Process.Start(psi)!;
                     p.WaitForExit();
@@ -61,7 +66,7 @@ public static class DistributedStepBenchmark
             }
             Directory.CreateDirectory(Path.Combine("benchmarks", "results"));
             string file = Path.Combine("benchmarks", "results", "distributed-step.json");
-            File.WriteAllText(file, JsonSerializer.Serialize(new { benchmark = "distributed-step", batch, steps, hidden, layers, rows }, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(file, JsonSerializer.Serialize(new { benchmark = "distributed-step", batch, steps, hidden, layers, single_threads = singleThreads, rank_threads = rankThreads, rows }, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"wrote {file}");
             return 0;
         }
