@@ -11,7 +11,10 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["distributed-plan"] = MultiLora.Benchmarks.DistributedPlanBenchmark.Run,
     ["distributed-step"] = MultiLora.Benchmarks.DistributedStepBenchmark.Run,
     ["distributed-step-rank"] = MultiLora.Benchmarks.DistributedStepBenchmark.RunRank,
+    ["optimizer"] = MultiLora.Benchmarks.OptimizerBenchmark.Run,
+    ["tokenizer"] = MultiLora.Benchmarks.TokenizerBenchmark.Run,
     ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
+    ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

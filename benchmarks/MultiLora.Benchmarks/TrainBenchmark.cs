@@ -12,7 +12,8 @@ namespace MultiLora.Benchmarks;
 /// the baseline the others are divided by). Default model: the built-in LLaVA shape with a 1024-wide, 9-layer
 /// decoder (about 105M parameters) on the synthetic stage-2 data at 32 px.
 /// Usage: train [steps=20] [layers=9] [hidden=1024] [batch=4] [--methods full,lora,qlora,qlora+gc] [--dtypes float32,bfloat16]
-/// [--release-memory auto,step,never] (every method under every dtype and release setting; bfloat16 is mixed precision
+/// [--release-memory auto,step,never] [--repeat N] (every method under every dtype and release setting, the whole set N
+/// times in turn, with each setting's run-to-run spread printed at the end; bfloat16 is mixed precision
 /// for lora/qlora: float32 trained parameters over a bf16 base; a release setting is the recipe's release_memory,
 /// default auto). Memory is read twice per step: resident at the step's end, after any release, and the peak
 /// within the step, which includes what the heap kept (VmHWM, restarted here at each step's end, so the process
@@ -30,6 +31,7 @@ static class TrainBenchmark
         var methods = Option("--methods", "full,lora,qlora,qlora+gc");
         var dtypes = Option("--dtypes", "float32");
         var releases = Option("--release-memory", "auto");
+        int repeat = int.Parse(Option("--repeat", "1")[0], CultureInfo.InvariantCulture);
         var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
         int Arg(int i, int fallback) => positional.Length > i ? int.Parse(positional[i], CultureInfo.InvariantCulture) : fallback;
         int steps = Arg(0, 20), layers = Arg(1, 9), hidden = Arg(2, 1024), batch = Arg(3, 4);
@@ -43,12 +45,14 @@ static class TrainBenchmark
             Console.WriteLine($"model: {layers} decoder layers x {hidden} (intermediate {preset.TextIntermediate}), batch {batch}, {steps} steps per method");
 
             var rows = new List<(string Method, double Samples, double Tokens, long Peak, long RssEarly, long RssLast, long Trainable)>();
+            var cpuRows = new List<(string Run, double SamplesPerCpuSecond, double FaultsPerStep)>();
             var flat = new List<(string Run, string Reading, List<long> Bytes)>();
+            for (int round = 1; round <= repeat; round++)
             foreach (var release in releases)
             foreach (var dtype in dtypes)
             foreach (var name in methods)
             {
-                string label = releases.Length > 1 ? $"{name} {dtype} {release}" : $"{name} {dtype}";
+                string label = (releases.Length > 1 ? $"{name} {dtype} {release}" : $"{name} {dtype}") + (repeat > 1 ? $" #{round}" : "");
                 string method = name.Replace("+gc", "", StringComparison.Ordinal);
                 bool checkpointing = name.EndsWith("+gc", StringComparison.Ordinal);
                 var observer = new Recorder();
@@ -65,6 +69,14 @@ static class TrainBenchmark
                 int from = Math.Min(9, observer.Steps.Count - 1);
                 flat.Add((label, "at step end", observer.Steps.Skip(from).Select(m => m.ResidentBytes).ToList()));
                 flat.Add((label, "peak in step", observer.StepPeaks.Skip(from).ToList()));
+                // the same timed steps by CPU time: samples per CPU-second, and minor faults per step
+                int first = Math.Min(3, observer.Steps.Count - 1), before = Math.Max(0, first - 1);
+                double cpuSeconds = (observer.Counters[^1].Cpu - observer.Counters[before].Cpu).TotalSeconds;
+                int timedSteps = observer.Steps.Count - 1 - before;
+                long faults = observer.Counters[^1].Faults - observer.Counters[before].Faults;
+                cpuRows.Add((label, timedSteps * (double)batch / Math.Max(1e-9, cpuSeconds), faults / (double)Math.Max(1, timedSteps)));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{label}: {rows[^1].Samples:0.00} samples/s, {cpuRows[^1].SamplesPerCpuSecond:0.00} samples per CPU-s, {cpuRows[^1].FaultsPerStep:0} minor faults/step; load average {LoadAverage()}"));
             }
             var baseline = rows[0];
             // "peak RSS" is the largest peak within one step of that run (the process peak mixes runs); RSS@ are read at step ends
@@ -73,6 +85,21 @@ static class TrainBenchmark
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Method,-18} {r.Trainable,11:N0}  {r.Samples,9:0.00}  {r.Tokens,8:0}  {r.Samples / baseline.Samples,6:0.00}x{"",13} {r.Peak / 1048576,5} MiB {r.RssEarly / 1048576,5} MiB {r.RssLast / 1048576,5} MiB"));
             Console.WriteLine($"process peak RSS {MemoryProbe.PeakResidentBytes() / 1048576} MiB");
+            if (repeat > 1)
+            {
+                // run-to-run spread of each setting over the repeats
+                Console.WriteLine("setting              runs  samples/s mean (min-max) spread   samples/CPU-s mean (min-max) spread   minor faults/step");
+                static string Spread(IEnumerable<double> values)
+                {
+                    var v = values.ToList();
+                    double mean = v.Average(), min = v.Min(), max = v.Max();
+                    return string.Create(CultureInfo.InvariantCulture, $"{mean,6:0.00} ({min:0.00}-{max:0.00}) {(max - min) / mean,4:P0}");
+                }
+                string Setting(string run) => run[..run.LastIndexOf(" #", StringComparison.Ordinal)];
+                foreach (var g in rows.Zip(cpuRows).GroupBy(r => Setting(r.First.Method)))
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{g.Key,-20} {g.Count(),4}  {Spread(g.Select(r => r.First.Samples)),-30} {Spread(g.Select(r => r.Second.SamplesPerCpuSecond)),-34} {g.Average(r => r.Second.FaultsPerStep),8:0}"));
+            }
             // flatness from step 10 on: range of resident memory and its least-squares trend
             Console.WriteLine("run                RSS steps 10..last   min    max    trend (MiB per 100 steps)");
             foreach (var (run, reading, rss) in flat)
@@ -88,6 +115,15 @@ static class TrainBenchmark
         finally { Directory.Delete(root, true); }
     }
 
+    /// <summary>The process's minor page faults so far (field 10 of /proc/self/stat, counted after the command name).</summary>
+    static long MinorFaults()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7], CultureInfo.InvariantCulture);
+    }
+
+    static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
     sealed class Recorder : ITrainingObserver
     {
         public List<StepMetrics> Steps { get; } = [];
@@ -99,8 +135,12 @@ static class TrainBenchmark
             Trainable = trainableParameters;
             MemoryProbe.StartWindow();
         }
+        /// <summary>Process CPU time and minor page faults at each step's end (CPU time counts all threads and is
+        /// less sensitive than wall time to other processes sharing the cores).</summary>
+        public List<(TimeSpan Cpu, long Faults)> Counters { get; } = [];
         public void Step(StepMetrics metrics)
         {
+            using (var self = System.Diagnostics.Process.GetCurrentProcess()) Counters.Add((self.TotalProcessorTime, MinorFaults()));
             Steps.Add(metrics);
             StepPeaks.Add(MemoryProbe.WindowPeakBytes());
             MemoryProbe.StartWindow();

@@ -9,6 +9,7 @@ static class CommandCatalog
     [
         Commands.GenerateCommand.Create(),
         Commands.ChatCommand.Create(),
+        Commands.ServeCommand.Create(),
         Commands.ForwardCommand.Create(),
         Commands.InspectCommand.Create(),
         Commands.QuickstartCommand.Create(),
@@ -19,6 +20,7 @@ static class CommandCatalog
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
         Commands.DistributedCommands.Create(),
+        Commands.TokenizeCommand.Create(),
         Commands.SweepCommands.Create(),
         Commands.RunsCommands.Create(),
         Commands.RunsCommands.Report(),

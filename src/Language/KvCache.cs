@@ -6,7 +6,7 @@ namespace MultiLora.Language;
 /// Keys and values of every decoder layer for incremental decoding: [B, KVH, T, D] per layer,
 /// appended to at each step. Owns its tensors (dispose when generation ends).
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache, IDisposable
 {
     readonly Tensor?[] _keys;
     readonly Tensor?[] _values;
@@ -35,6 +35,10 @@ public sealed class KvCache : IDisposable
         _values[layer] = newV;
         return (newK, newV);
     }
+
+    /// <summary>The cached keys and values of <paramref name="layer"/> [B, KVH, T, D] (owned by the cache).</summary>
+    public (Tensor Keys, Tensor Values) Layer(int layer) =>
+        (_keys[layer] ?? throw new InvalidOperationException($"layer {layer} has nothing cached yet"), _values[layer]!);
 
     /// <summary>Keeps only the batch rows in <paramref name="rows"/> (finished sequences dropped).</summary>
     public void Select(Tensor rows)

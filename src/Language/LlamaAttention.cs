@@ -28,7 +28,7 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     /// <param name="rope">cos/sin tables [B, 1, T, D] for these T positions</param>
     /// <param name="mask">bool [B, 1, T, S] (true = attend) or null for plain causal attention</param>
     /// <param name="cache">KV cache to append to (decoding), or null</param>
-    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, IKvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -40,9 +40,10 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         if (cache is not null) (k, v) = cache.Append(layer, k, v);               // [B, KVH, S, D]
 
         k = RepeatKv(k); v = RepeatKv(v);                                          // [B, H, S, D]
-        var attn = mask is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
-            : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+        var attn = cache?.Attend(q, k, v)
+            ?? (mask is null
+                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
+                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask));
         var merged = attn.transpose(1, 2).reshape(b, t, _heads * _headDim);       // [B, T, H*D]
         return o_proj.call(merged).MoveToOuterDisposeScope();
     }

@@ -22,7 +22,7 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, rope, mask, cache, layer)");
 
-    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, IKvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         var h = x.Plus(self_attn.Forward(input_layernorm.call(x), rope, mask, cache, layer));

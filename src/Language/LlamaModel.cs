@@ -34,7 +34,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <param name="positions">[B, T] int64 positions; null = 0..T-1 after the cache</param>
     /// <param name="mask">bool [B, 1, T, S] (see <see cref="AttentionMasks"/>) or null for causal</param>
     /// <returns>[B, T, hidden] after the final norm</returns>
-    public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, IKvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];

@@ -10,6 +10,9 @@ public static class Fixture
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
 
+    /// <summary>A path under tests/fixtures (beside tiny-llava): the other reference data.</summary>
+    public static string Other(params string[] parts) => System.IO.Path.Combine([System.IO.Path.GetDirectoryName(Root)!, .. parts]);
+
     static string Locate()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

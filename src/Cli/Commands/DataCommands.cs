@@ -70,7 +70,7 @@ static class DataCommands
         var samples = new Option<int>("--samples") { Description = "Samples to print", DefaultValueFactory = _ => DatasetInspector.DefaultRenderedSamples };
         var decode = new Option<bool>("--decode-images") { Description = "Decode every image (slower; finds corrupt files)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "A model folder whose tokenizer gives token statistics and label masks" };
-        var template = new Option<string>("--template") { Description = "Conversation template for the token statistics", DefaultValueFactory = _ => "vicuna_v1" };
+        var template = new Option<string?>("--template") { Description = "Conversation template for the token statistics (default: the tokenizer folder's chat_template, else vicuna_v1)" };
         var imageTokens = new Option<int>("--image-tokens") { Description = "Image placeholder tokens per image (576 for CLIP-L/14 at 336)", DefaultValueFactory = _ => 576 };
         var maxLength = new Option<int>("--max-length") { Description = "Longest sample accepted", DefaultValueFactory = _ => 2048 };
         var command = new Command("inspect", "Count samples, token statistics and label masks (with --tokenizer), bad records and a few samples of a dataset spec.");
@@ -80,12 +80,13 @@ static class DataCommands
         {
             var mixture = SpecLoader.LoadMixture(parse.GetValue(spec)!);
             ConversationEncoder? encoder = null;
-            HfTokenizer? tok = null;
+            IModelTokenizer? tok = null;
             if (parse.GetValue(tokenizer) is { } dir)
             {
-                tok = HfTokenizer.Load(dir);
+                var text = ModelText.Load(dir, parse.GetValue(template), "vicuna_v1");
+                tok = text.Tokenizer;
                 int imageId = tok.TokenToId("<image>") ?? throw new InvalidDataException($"{dir}: the tokenizer has no <image> token");
-                encoder = new ConversationEncoder(TemplateCatalog.Get(parse.GetValue(template)!), tok, imageId, parse.GetValue(imageTokens), parse.GetValue(maxLength));
+                encoder = new ConversationEncoder(text.Template, tok, imageId, parse.GetValue(imageTokens), parse.GetValue(maxLength));
             }
             var report = DatasetInspector.Inspect(mixture, encoder, parse.GetValue(maxLength), renderSamples: parse.GetValue(samples), decodeImages: parse.GetValue(decode));
             if (report.Tokens is { } t)
@@ -106,7 +107,7 @@ static class DataCommands
     }
 
     /// <summary>A sample's tokens with the scored ones (labels != -100) in green; a run of image tokens shown once.</summary>
-    static string LabelMask(MultiLora.Data.Model.Conversation conversation, ConversationEncoder encoder, HfTokenizer tokenizer)
+    static string LabelMask(MultiLora.Data.Model.Conversation conversation, ConversationEncoder encoder, IModelTokenizer tokenizer)
     {
         var encoded = encoder.Encode(conversation);
         int? imageId = tokenizer.TokenToId("<image>");
@@ -115,10 +116,7 @@ static class DataCommands
         {
             int id = encoded.InputIds[i];
             if (id == imageId && i > 0 && encoded.InputIds[i - 1] == id) continue;
-            // SentencePiece pieces keep their word-initial "▁" (as a space); byte-fallback pieces are decoded
-            string raw = tokenizer.IdToToken(id) ?? "?";
-            string piece = id == imageId ? $"<image>x{encoded.ImageTokenCount}"
-                : raw.StartsWith("<0x", StringComparison.Ordinal) ? tokenizer.Decode([id], skipSpecialTokens: false) : raw.Replace('▁', ' ');
+            string piece = id == imageId ? $"<image>x{encoded.ImageTokenCount}" : TokenPieces.Show(tokenizer, id);
             piece = Markup.Escape(piece);
             text.Append(encoded.Labels[i] == MultiLora.Data.Model.EncodedSample.IgnoreIndex ? piece : $"[green]{piece}[/]");
         }

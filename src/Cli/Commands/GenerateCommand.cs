@@ -28,7 +28,7 @@ static class GenerateCommand
             string text = p.GetValue(raw) ? p.GetValue(prompt)! : session.Prompt([], p.GetValue(prompt)!, picture is not null);
             if (p.GetValue(raw) && picture is not null && !text.Contains("<image>", StringComparison.Ordinal))
                 throw new ArgumentException("--raw with --image: the prompt must contain <image> where the image goes");
-            var reply = session.Generate([(text, picture)], decoding.Read(p))[0];
+            var reply = session.Generate([(text, picture)], decoding.Read(p), templated: !p.GetValue(raw))[0];
             Console.WriteLine(reply);
             return 0;
         });

@@ -7,7 +7,8 @@ namespace MultiLora.Cli.Commands;
 
 /// <summary>The options every model-running command shares, and their mapping onto <see cref="SessionOptions"/>.</summary>
 /// <param name="quantizable">offer --quantize (inference commands; merge and quantize need the full-precision weights)</param>
-sealed class ModelOptions(bool quantizable = false)
+/// <param name="singleAdapter">offer --adapter DIR (serve takes named adapters, --adapter NAME=DIR, itself)</param>
+sealed class ModelOptions(bool quantizable = false, bool singleAdapter = true)
 {
     readonly Option<string?> _model = new("--model") { Description = "A llava checkpoint folder (llava-hf or transformers layout; single or sharded safetensors)." };
     readonly Option<string?> _vision = new("--vision") { Description = "Compose: a CLIP checkpoint folder (CLIPVisionModel or CLIPModel)." };
@@ -16,7 +17,7 @@ sealed class ModelOptions(bool quantizable = false)
     readonly Option<string?> _adapter = new("--adapter") { Description = "A LoRA adapter folder (peft or MultiLora format) applied on top." };
     readonly Option<string> _device = new("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "cpu" };
     readonly Option<string> _dtype = new("--dtype") { Description = "float32, bfloat16 or float16.", DefaultValueFactory = _ => "float32" };
-    readonly Option<string?> _template = new("--template") { Description = "Conversation template (vicuna_v1, llava_hf, plain, llama_2, chatml, or a YAML file). Default: llava_hf for a checkpoint, vicuna_v1 for a composition." };
+    readonly Option<string?> _template = new("--template") { Description = "Conversation template (vicuna_v1, llava_hf, plain, llama_2, chatml, a YAML or .jinja file, or chat_template: the model folder's own). Default: what training saved, else the folder's chat_template, else llava_hf for a checkpoint, vicuna_v1 for a composition." };
     readonly Option<string?> _aspect = new("--image-aspect") { Description = "crop (CLIPImageProcessor) or pad (LLaVA-1.5 expand to square). Default: what the model was trained with (multilora.json), else crop." };
     readonly Option<int?> _resolution = new("--resolution") { Description = "Image resolution (a multiple of the patch size); position embeddings are interpolated when it differs from the tower's." };
     readonly Option<int?> _featureLayer = new("--vision-feature-layer") { Description = "Override the config's vision_feature_layer (e.g. -2)." };
@@ -25,8 +26,9 @@ sealed class ModelOptions(bool quantizable = false)
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _vision, _language, _projector, _adapter, _device, _dtype, _template, _aspect, _resolution, _featureLayer, _select })
+        foreach (var o in new Option[] { _model, _vision, _language, _projector, _device, _dtype, _template, _aspect, _resolution, _featureLayer, _select })
             command.Options.Add(o);
+        if (singleAdapter) command.Options.Add(_adapter);
         if (quantizable) command.Options.Add(_quantize);
     }
 
@@ -39,7 +41,7 @@ sealed class ModelOptions(bool quantizable = false)
     };
 
     public SessionOptions Read(ParseResult p) => new(
-        new ModelSource(p.GetValue(_model), p.GetValue(_vision), p.GetValue(_language), p.GetValue(_projector), p.GetValue(_adapter)),
+        new ModelSource(p.GetValue(_model), p.GetValue(_vision), p.GetValue(_language), p.GetValue(_projector), singleAdapter ? p.GetValue(_adapter) : null),
         p.GetValue(_device)!,
         p.GetValue(_dtype)!,
         p.GetValue(_template),

@@ -11,7 +11,7 @@ namespace MultiLora.Data.Templates;
 /// </summary>
 public sealed class ConversationEncoder : IConversationEncoder
 {
-    readonly ConversationTemplate _template;
+    readonly IChatTemplate _template;
     readonly IOffsetTokenizer _tokenizer;
     readonly int _imageTokenId;
     readonly int _imageTokensPerImage;
@@ -20,7 +20,7 @@ public sealed class ConversationEncoder : IConversationEncoder
     /// <param name="imageTokenId">The id the tokenizer gives "&lt;image&gt;" (an added token; 400 in tiny-llava, 32000 in llava-hf).</param>
     /// <param name="imageTokensPerImage">Positions one image takes (vision patches kept, e.g. 576 for 336px/14 without CLS).</param>
     /// <param name="maxLength">Samples longer than this are truncated at the end (model_max_length).</param>
-    public ConversationEncoder(ConversationTemplate template, IOffsetTokenizer tokenizer, int imageTokenId, int imageTokensPerImage, int maxLength)
+    public ConversationEncoder(IChatTemplate template, IOffsetTokenizer tokenizer, int imageTokenId, int imageTokensPerImage, int maxLength)
     {
         if (imageTokensPerImage < 1) throw new ArgumentException($"image tokens per image must be at least 1, got {imageTokensPerImage}");
         if (maxLength < 1) throw new ArgumentException($"max length must be at least 1, got {maxLength}");
@@ -30,19 +30,18 @@ public sealed class ConversationEncoder : IConversationEncoder
         (_template, _tokenizer, _imageTokenId, _imageTokensPerImage, _maxLength) = (template, tokenizer, imageTokenId, imageTokensPerImage, maxLength);
     }
 
-    public ConversationTemplate Template => _template;
+    public IChatTemplate Template => _template;
 
     /// <summary>The rendered prompt text (before tokenization), for inspection and `multilora data show`.</summary>
-    public RenderedConversation Render(Conversation conversation)
-    {
-        var (turns, system) = TurnNormalizer.Normalize(_template, conversation.Turns, conversation.HasImage, conversation.Origin, endsWithHuman: false);
-        return TemplateRenderer.Render(_template, turns, system, addGenerationPrompt: false);
-    }
+    public RenderedConversation Render(Conversation conversation) => _template.Render(conversation);
 
     public EncodedSample Encode(Conversation conversation)
     {
         var rendered = Render(conversation);
-        var tokens = _tokenizer.EncodeWithSpans(rendered.Text, addBos: true);
+        var tokens = _tokenizer.EncodeWithSpans(rendered.Text, _template.TokenizerAddsSpecialTokens);
+        var placeholders = tokens.Count(t => t.Id == _imageTokenId);
+        if (placeholders != (conversation.HasImage ? 1 : 0))
+            throw new InvalidDataException($"{conversation.Origin}: template '{_template.Name}' rendered {placeholders} {ConversationTemplate.ImageToken} tokens for a conversation with {(conversation.HasImage ? "one image" : "no image")}");
         var ids = new List<int>(tokens.Length + _imageTokensPerImage);
         var labels = new List<int>(ids.Capacity);
         var imageStart = -1;

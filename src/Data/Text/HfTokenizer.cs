@@ -9,7 +9,7 @@ namespace MultiLora.Data.Text;
 /// segment gets "▁" per <see cref="PrefixSpaceRule"/>, spaces become "▁", and the BPE runs through
 /// Microsoft.ML.Tokenizers with its own normalization off (we did it, HF-style).
 /// </summary>
-public sealed class HfTokenizer : IOffsetTokenizer
+public sealed class HfTokenizer : IModelTokenizer
 {
     public const string ModelFile = "tokenizer.model";
     const char Metaspace = '\u2581';
@@ -21,7 +21,7 @@ public sealed class HfTokenizer : IOffsetTokenizer
 
     public TokenizerSettings Settings { get; }
     public int VocabSize { get; }
-    public int BosId { get; }
+    public int? BosId { get; }
     public int EosId { get; }
     public int UnkId { get; }
     /// <summary>
@@ -30,11 +30,15 @@ public sealed class HfTokenizer : IOffsetTokenizer
     /// </summary>
     public int PadId { get; }
     public PrefixSpaceRule PrefixRule => Settings.PrefixRule;
+    public string Source { get; }
+    public string? BosToken => Settings.BosToken;
+    public string? EosToken => Settings.EosToken;
 
     HfTokenizer(SentencePieceTokenizer sentencePiece, TokenizerSettings settings, string modelDir)
     {
         _sentencePiece = sentencePiece;
         Settings = settings;
+        Source = Path.Combine(modelDir, ModelFile);
         _tokenIds = new Dictionary<string, int>(sentencePiece.Vocabulary, StringComparer.Ordinal);
         foreach (var t in settings.AddedTokens) _tokenIds[t.Content] = t.Id;
         VocabSize = _tokenIds.Values.Max() + 1;
@@ -47,7 +51,7 @@ public sealed class HfTokenizer : IOffsetTokenizer
         PadId = settings.PadToken is null ? 0 : Require(settings.PadToken, "pad_token");
 
         _splitter = new AddedTokenSplitter(settings.AddedTokens);
-        var special = new HashSet<int>(settings.AddedTokens.Where(t => t.Special).Select(t => t.Id)) { BosId, EosId, UnkId };
+        var special = new HashSet<int>(settings.AddedTokens.Where(t => t.Special).Select(t => t.Id)) { BosId.Value, EosId, UnkId };
         if (settings.PadToken is not null) special.Add(PadId);
         _decoder = new PieceDecoder(_tokenIds, special);
     }
@@ -72,18 +76,19 @@ public sealed class HfTokenizer : IOffsetTokenizer
         return new HfTokenizer(sp, settings, modelDir);
     }
 
-    public int[] Encode(string text, bool addBos) => Array.ConvertAll(EncodeWithSpans(text, addBos), t => t.Id);
+    public int[] Encode(string text, bool addSpecialTokens) => Array.ConvertAll(EncodeWithSpans(text, addSpecialTokens), t => t.Id);
 
-    public TokenSpan[] EncodeWithSpans(string text, bool addBos)
+    /// <param name="addSpecialTokens">BOS in front (as add_bos_token), and EOS after when the config sets add_eos_token.</param>
+    public TokenSpan[] EncodeWithSpans(string text, bool addSpecialTokens)
     {
         var result = new List<TokenSpan>();
-        if (addBos) result.Add(new TokenSpan(BosId, 0, 0));
+        if (addSpecialTokens && Settings.AddBos) result.Add(new TokenSpan(BosId!.Value, 0, 0));
         foreach (var segment in _splitter.Split(text))
         {
             if (segment.AddedTokenId is int id) result.Add(new TokenSpan(id, segment.Start, segment.End));
             else EncodeSegment(text, segment.Start, segment.End, result);
         }
-        if (Settings.AddEos) result.Add(new TokenSpan(EosId, text.Length, text.Length));
+        if (addSpecialTokens && Settings.AddEos) result.Add(new TokenSpan(EosId, text.Length, text.Length));
         return result.ToArray();
     }
 

@@ -9,5 +9,20 @@ namespace MultiLora.Data.Text;
 /// </summary>
 public interface IOffsetTokenizer : ITextTokenizer
 {
-    TokenSpan[] EncodeWithSpans(string text, bool addBos);
+    TokenSpan[] EncodeWithSpans(string text, bool addSpecialTokens);
+}
+
+/// <summary>
+/// The tokenizer of a model folder, whichever kind the folder holds (<see cref="TokenizerLoader"/>): what
+/// training, generation, evaluation and serving need, and the special-token texts chat templates render.
+/// </summary>
+public interface IModelTokenizer : IOffsetTokenizer
+{
+    /// <summary>The file the tokenizer was read from (for messages).</summary>
+    string Source { get; }
+    /// <summary>bos_token / eos_token as text (chat templates render them), null when the tokenizer has none.</summary>
+    string? BosToken { get; }
+    string? EosToken { get; }
+    /// <summary>The vocabulary string of an id ("▁The", "Ġthe", "&lt;0x0A&gt;", "&lt;image&gt;"), or null.</summary>
+    string? IdToToken(int id);
 }

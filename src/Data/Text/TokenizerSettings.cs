@@ -94,7 +94,7 @@ public sealed record TokenizerSettings(
     }
 
     /// <summary>Special tokens appear as a string or as an AddedToken object {"content": ...}.</summary>
-    static string? TokenName(JsonObject config, string key, string path) => config[key] switch
+    internal static string? TokenName(JsonObject config, string key, string path) => config[key] switch
     {
         null => null,
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
@@ -102,14 +102,14 @@ public sealed record TokenizerSettings(
         _ => throw new InvalidDataException($"{path}: '{key}' must be a string or an object with 'content'"),
     };
 
-    static bool? Flag(JsonObject config, string key, string path) => config[key] switch
+    internal static bool? Flag(JsonObject config, string key, string path) => config[key] switch
     {
         null => null,
         JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
         _ => throw new InvalidDataException($"{path}: '{key}' must be true, false or null"),
     };
 
-    static JsonObject ParseObject(string path)
+    internal static JsonObject ParseObject(string path)
     {
         try
         {

@@ -18,18 +18,32 @@ public static class BuiltInModel
 
     public static string Write(string dir, TinyLlavaPreset preset, int seed)
     {
-        TorchRuntime.EnsureLoaded();
-        manual_seed(seed);
-        using var model = new LlavaForConditionalGeneration(preset.ToConfig());
-        Initialise(model);
         string tokenizer = Directory.CreateTempSubdirectory("multilora-tokenizer-").FullName;
         try
         {
-            WriteTokenizer(tokenizer);
-            File.WriteAllText(Path.Combine(tokenizer, "preprocessor_config.json"), PreprocessorJson(preset.ImageSize));
-            LlavaSaver.Save(dir, model, [tokenizer]);
+            WriteTokenizerFiles(tokenizer);
+            return Write(dir, preset.ToConfig(), seed, tokenizer);
         }
         finally { Directory.Delete(tokenizer, true); }
+    }
+
+    /// <summary>
+    /// A model of any shape with fresh weights, carrying the tokenizer files of <paramref name="tokenizerDir"/>
+    /// (e.g. a hub tokenizer.json with &lt;image&gt; added; the config's vocabulary must cover its ids).
+    /// </summary>
+    public static string Write(string dir, LlavaConfig config, int seed, string tokenizerDir)
+    {
+        TorchRuntime.EnsureLoaded();
+        manual_seed(seed);
+        using var model = new LlavaForConditionalGeneration(config);
+        Initialise(model);
+        string preprocessor = Directory.CreateTempSubdirectory("multilora-preprocessor-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(preprocessor, "preprocessor_config.json"), PreprocessorJson(config.Vision.ImageSize));
+            LlavaSaver.Save(dir, model, [tokenizerDir, preprocessor]);
+        }
+        finally { Directory.Delete(preprocessor, true); }
         return dir;
     }
 
@@ -45,7 +59,8 @@ public static class BuiltInModel
         }
     }
 
-    static void WriteTokenizer(string dir)
+    /// <summary>The built-in tokenizer's files (tokenizer.model, tokenizer.json, tokenizer_config.json) into a folder.</summary>
+    public static void WriteTokenizerFiles(string dir)
     {
         var assembly = typeof(BuiltInModel).Assembly;
         foreach (var file in new[] { "tokenizer.model", "tokenizer.json", "tokenizer_config.json" })

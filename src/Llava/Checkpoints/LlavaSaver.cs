@@ -13,7 +13,7 @@ namespace MultiLora.Llava.Checkpoints;
 public static class LlavaSaver
 {
     static readonly string[] CompanionFiles =
-        ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "preprocessor_config.json", "chat_template.json", "multilora.json"];
+        ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "preprocessor_config.json", "chat_template.json", "chat_template.jinja", "multilora.json"];
 
     /// <summary>Copies the tokenizer, preprocessor and settings files into <paramref name="dir"/>, each from the first of <paramref name="companions"/> that has it.</summary>
     internal static void CopyCompanions(string dir, IEnumerable<string> companions)

@@ -115,10 +115,22 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Logits [B, T, vocab] for ids [B, T] and optional pixels [N, 3, H, W].</summary>
-    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    public Tensor Forward(Tensor inputIds, Tensor? pixels, Tensor? positions = null, Tensor? mask = null, IKvCache? cache = null)
     {
         using var scope = NewDisposeScope();
         var hidden = model.language_model.Forward(Embed(inputIds, pixels), positions, mask, cache);
+        return lm_head.call(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Logits for generated tokens only (a decode step after the prompt's prefill): every id is embedded as a
+    /// token, an image placeholder id too, as transformers does when no pixels are given. Why not <see cref="Forward"/>:
+    /// a model may generate its own placeholder id, and a server must not fail the whole batch on it.
+    /// </summary>
+    public Tensor ForwardTokens(Tensor inputIds, Tensor positions, Tensor? mask, IKvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.language_model.Forward(model.language_model.embed_tokens.call(inputIds), positions, mask, cache);
         return lm_head.call(hidden).MoveToOuterDisposeScope();
     }
 }

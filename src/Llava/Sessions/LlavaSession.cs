@@ -15,20 +15,22 @@ namespace MultiLora.Llava.Sessions;
 /// <summary>
 /// A loaded model with what it takes to talk to it: tokenizer, image preprocessor, conversation
 /// template, device. The one place prompts become ids and images become pixel tensors for inference.
+/// The tokenizer and template come from the model folder (<see cref="ModelText"/>): tokenizer.json or
+/// tokenizer.model; an explicit or saved template, else the folder's chat_template, else the built-in default.
 /// </summary>
 public sealed class LlavaSession : IDisposable
 {
     public LlavaForConditionalGeneration Model { get; }
-    public HfTokenizer Tokenizer { get; }
+    public IModelTokenizer Tokenizer { get; }
     public ImagePreprocessor Images { get; }
-    public ConversationTemplate Template { get; }
+    public IChatTemplate Template { get; }
     public Device Device { get; }
     public SessionOptions Options { get; }
 
     /// <summary>Image placeholder tokens per image at the preprocessor's output size.</summary>
     public int ImageTokens => Model.Config.ImageTokens(Images.OutputHeight);
 
-    LlavaSession(LlavaForConditionalGeneration model, HfTokenizer tokenizer, ImagePreprocessor images, ConversationTemplate template, Device device, SessionOptions options)
+    LlavaSession(LlavaForConditionalGeneration model, IModelTokenizer tokenizer, ImagePreprocessor images, IChatTemplate template, Device device, SessionOptions options)
     {
         Model = model; Tokenizer = tokenizer; Images = images; Template = template; Device = device; Options = options;
     }
@@ -40,7 +42,8 @@ public sealed class LlavaSession : IDisposable
         source.Validate();
         var device = TorchRuntime.ResolveDevice(options.Device);
         var load = new LoadOptions(TorchRuntime.ResolveDType(options.DType), options.Device, options.VisionFeatureLayer, options.FeatureSelect, options.Quantize);
-        var tokenizer = HfTokenizer.Load(source.TokenizerDir);
+        var text = ModelText.Load(source.TokenizerDir, options.Template, options.DefaultTemplate);
+        var tokenizer = text.Tokenizer;
         int imageTokenId = tokenizer.TokenToId("<image>")
             ?? throw new InvalidDataException($"{source.TokenizerDir}: the tokenizer has no <image> token (add it as a special token in tokenizer_config.json / tokenizer.json)");
         var model = source.ModelDir is { } dir
@@ -50,7 +53,7 @@ public sealed class LlavaSession : IDisposable
             throw new InvalidDataException($"{source}: config image_token_index {model.Config.ImageTokenId} differs from the tokenizer's <image> id {imageTokenId}");
         var images = new ImagePreprocessor(PreprocessorConfig(source, model.Config),
             new ImagePreprocessOptions(options.Resolution, options.Aspect!.Value, model.Config.Vision.PatchSize));
-        var session = new LlavaSession(model, tokenizer, images, TemplateCatalog.Get(options.Template!), device, options);
+        var session = new LlavaSession(model, tokenizer, images, text.Template, device, options);
         if (source.AdapterDir is { } adapter) session.LoadAdapter(LoraConfig.DefaultAdapterName, adapter);
         model.eval();
         return session;
@@ -79,6 +82,20 @@ public sealed class LlavaSession : IDisposable
         UseAdapter(name);
     }
 
+    /// <summary>
+    /// Removes a loaded adapter's LoRA matrices from every layer (the base answers when it was in use). What it
+    /// saved in full (modules_to_save) was copied into the model when it loaded and stays: a server that mixes
+    /// adapters keeps those per adapter itself.
+    /// </summary>
+    public void UnloadAdapter(string name)
+    {
+        if (!_adapters.Remove(name))
+            throw new ArgumentException($"no adapter named '{name}' is loaded (loaded: {(_adapters.Count == 0 ? "none" : string.Join(", ", _adapters))})");
+        foreach (var (_, lora) in LoraInjector.LoraModules(Model))
+            if (lora.Adapters.Contains(name)) lora.RemoveAdapter(name);
+        if (ActiveAdapter == name) UseAdapter(null);
+    }
+
     /// <summary>Switches the adapter used for the next requests (null: none, the base model).</summary>
     public void UseAdapter(string? name)
     {
@@ -88,10 +105,13 @@ public sealed class LlavaSession : IDisposable
         ActiveAdapter = name;
     }
 
-    /// <summary>Token ids of a raw prompt string, each "&lt;image&gt;" expanded to <see cref="ImageTokens"/> copies.</summary>
-    public int[] PromptIds(string prompt)
+    /// <summary>Token ids of a raw prompt string (with the tokenizer's special tokens, as HF's processors encode text), each "&lt;image&gt;" expanded to <see cref="ImageTokens"/> copies.</summary>
+    public int[] PromptIds(string prompt) => PromptIds(prompt, addSpecialTokens: true);
+
+    /// <summary>Token ids of a prompt; a templated one gets special tokens only where its template leaves them to the tokenizer.</summary>
+    public int[] PromptIds(string prompt, bool addSpecialTokens)
     {
-        var ids = Tokenizer.Encode(prompt, addBos: true);
+        var ids = Tokenizer.Encode(prompt, addSpecialTokens);
         int imageId = Model.Config.ImageTokenId;
         if (!ids.Contains(imageId)) return ids;
         var expanded = new List<int>(ids.Length + ImageTokens);
@@ -105,7 +125,7 @@ public sealed class LlavaSession : IDisposable
 
     /// <summary>The templated prompt for a user message after earlier turns.</summary>
     public string Prompt(IReadOnlyList<Turn> history, string userMessage, bool hasImage) =>
-        PromptBuilder.Build(Template, history, userMessage, hasImage);
+        Template.Prompt(history, userMessage, hasImage);
 
     /// <summary>Preprocessed images stacked as [N, 3, H, W] on the model's device, or null for none.</summary>
     public Tensor? Pixels(IReadOnlyList<RgbImage> images)
@@ -116,18 +136,22 @@ public sealed class LlavaSession : IDisposable
         return stack(tensors).to(Device).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Stop at the tokenizer's end-of-sequence (and the template's end-of-turn token when it has one).</summary>
+    /// <summary>Stop at the tokenizer's end-of-sequence and at every eos_token_id generation_config.json lists (Llama 3's end-of-turn).</summary>
     public GenerationOptions WithStops(GenerationOptions o)
     {
         var stops = new HashSet<int>(o.StopTokenIds ?? []) { Tokenizer.EosId };
+        stops.UnionWith(GenerationStops.Read(Options.Source.TokenizerDir));
         return o with { StopTokenIds = stops, PadTokenId = Tokenizer.PadId };
     }
 
-    /// <summary>Generates for raw prompts (already templated), one optional image each; returns the decoded replies.</summary>
-    public List<string> Generate(IReadOnlyList<(string Prompt, RgbImage? Image)> requests, GenerationOptions options)
+    /// <summary>
+    /// Generates for prompts, one optional image each; returns the decoded replies. <paramref name="templated"/>:
+    /// the prompts come from <see cref="Prompt"/> (special tokens as the template wants), else they are raw text.
+    /// </summary>
+    public List<string> Generate(IReadOnlyList<(string Prompt, RgbImage? Image)> requests, GenerationOptions options, bool templated = true)
     {
         using var scope = NewDisposeScope();
-        var ids = requests.Select(r => PromptIds(r.Prompt)).ToList();
+        var ids = requests.Select(r => PromptIds(r.Prompt, !templated || Template.TokenizerAddsSpecialTokens)).ToList();
         var pixels = Pixels(requests.Where(r => r.Image is not null).Select(r => r.Image!).ToList());
         var outputs = LlavaGenerator.Generate(Model, ids, pixels, WithStops(options));
         return outputs.Select(o => Tokenizer.Decode(o, skipSpecialTokens: true).Trim()).ToList();

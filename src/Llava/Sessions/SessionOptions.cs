@@ -19,17 +19,20 @@ public sealed record SessionOptions(
 {
     /// <summary>
     /// Explicit options win; then multilora.json of the adapter or model folder (what training used);
-    /// then llava-hf's conventions for a checkpoint ("USER: &lt;image&gt;\n... ASSISTANT:", crop) and
-    /// LLaVA-1.5's for a fresh composition (vicuna_v1).
+    /// the template then falls to the model folder's own chat_template (see ChatTemplates), then to
+    /// <see cref="DefaultTemplate"/>; the aspect mode to crop.
     /// </summary>
     public SessionOptions Resolve()
     {
         var saved = ModelSettings.Read(Source.AdapterDir) ?? ModelSettings.Read(Source.ModelDir);
         return this with
         {
-            Template = Template ?? saved?.Template ?? (Source.IsComposition ? "vicuna_v1" : "llava_hf"),
+            Template = Template ?? saved?.Template,
             Aspect = Aspect ?? (saved?.Aspect is { } a ? ModelSettings.ParseAspect(a, "multilora.json aspect") : AspectMode.Crop),
             Resolution = Resolution ?? saved?.Resolution,
         };
     }
+
+    /// <summary>The built-in template when nothing names one and the folder has no chat_template: llava-hf's convention for a checkpoint ("USER: &lt;image&gt;\n... ASSISTANT:"), LLaVA-1.5's (vicuna_v1) for a fresh composition.</summary>
+    public string DefaultTemplate => Source.IsComposition ? "vicuna_v1" : "llava_hf";
 }

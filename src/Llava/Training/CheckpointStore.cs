@@ -1,3 +1,4 @@
+using MultiLora.Core.Optim;
 using MultiLora.Core.Safetensors;
 using MultiLora.Llava.Checkpoints;
 using MultiLora.Lora.Peft;
@@ -8,23 +9,24 @@ namespace MultiLora.Llava.Training;
 
 /// <summary>
 /// Training checkpoints under OUTPUT/checkpoint-STEP: the trainable weights (trainable.safetensors, by
-/// module name), the optimizer state, the trainer state (step, data position, RNG), and for LoRA runs a
-/// peft adapter folder. Written atomically; the newest complete one is what --resume picks.
+/// module name), the AdamW state (optimizer.safetensors, by parameter name), the trainer state (step, data
+/// position, RNG), and for LoRA runs a peft adapter folder. Written atomically; the newest complete one is what --resume picks.
 /// </summary>
 public static class CheckpointStore
 {
     public const string Prefix = "checkpoint-";
     const string TrainableFile = "trainable.safetensors";
-    const string OptimizerFile = "optimizer.bin";
+    /// <summary>TorchSharp's AdamW state, which checkpoints held before MultiLora had its own AdamW: converted on load.</summary>
+    const string LegacyOptimizerFile = "optimizer.bin";
     public const string AdapterFolder = "adapter";
 
-    public static string Save(string outputDir, TrainableParameters trainable, TorchSharp.Modules.OptimizerHelper optimizer, TrainState state, nn.Module model, string? baseModel)
+    public static string Save(string outputDir, TrainableParameters trainable, AdamW optimizer, TrainState state, nn.Module model, string? baseModel)
     {
         string dir = Path.Combine(outputDir, $"{Prefix}{state.Step}");
         AtomicDirectory.Write(dir, temp =>
         {
             SafetensorsWriter.Write(Path.Combine(temp, TrainableFile), trainable.All.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)));
-            optimizer.save_state_dict(Path.Combine(temp, OptimizerFile));
+            AdamWStateFile.Save(Path.Combine(temp, AdamWStateFile.FileName), optimizer);
             state.Write(temp);
             if (trainable.Lora is { } lora) PeftAdapter.Save(Path.Combine(temp, AdapterFolder), model, lora, baseModel);
         });
@@ -42,7 +44,7 @@ public static class CheckpointStore
             .FirstOrDefault();
 
     /// <summary>Restores weights and optimizer state; returns the trainer state.</summary>
-    public static TrainState Load(string dir, TrainableParameters trainable, TorchSharp.Modules.OptimizerHelper optimizer)
+    public static TrainState Load(string dir, TrainableParameters trainable, AdamW optimizer)
     {
         using (var file = SafetensorsFile.Open(Path.Combine(dir, TrainableFile)))
         using (no_grad())
@@ -60,7 +62,17 @@ public static class CheckpointStore
                 p.copy_(value);
             }
         }
-        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        LoadOptimizer(dir, optimizer);
         return TrainState.Read(dir);
+    }
+
+    static void LoadOptimizer(string dir, AdamW optimizer)
+    {
+        string current = Path.Combine(dir, AdamWStateFile.FileName), legacy = Path.Combine(dir, LegacyOptimizerFile);
+        if (File.Exists(current)) { AdamWStateFile.Load(current, optimizer); return; }
+        if (!File.Exists(legacy)) throw new FileNotFoundException($"{dir}: no optimizer state ({AdamWStateFile.FileName} or {LegacyOptimizerFile})", current);
+        // the trainer builds its groups in the order the old one did (language model, projector, vision tower)
+        using var old = TorchSharpAdamWFile.Read(legacy);
+        old.RestoreInto(optimizer, legacy);
     }
 }

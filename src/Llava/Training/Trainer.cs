@@ -1,6 +1,7 @@
 using MultiLora.Core.Tensors;
 using System.Diagnostics;
 using MultiLora.Core.Diagnostics;
+using MultiLora.Core.Optim;
 using MultiLora.Core.Runtime;
 using MultiLora.Data.Errors;
 using MultiLora.Data.Mixing;
@@ -78,7 +79,7 @@ public sealed class Trainer
         manual_seed(_r.Seed);
         string mixturePath = _r.Data.Mixture ?? throw new InvalidDataException("recipe: data.mixture (a dataset or mixture spec) is required");
         var source = RecipeSources.Model(_r);
-        using var session = LlavaSession.Open(new SessionOptions(source, _device, _r.Dtype, _r.EffectiveTemplate,
+        using var session = LlavaSession.Open(new SessionOptions(source, _device, _r.Dtype, _r.EffectiveTemplate(source.TokenizerDir),
             ModelSettings.ParseAspect(_r.Data.Aspect, "data.aspect"), _r.Data.Resolution, Quantize: TrainingSetup.Quantization(_r)));
         var model = session.Model;
         var trainable = TrainingSetup.Apply(model, _r);
@@ -87,7 +88,7 @@ public sealed class Trainer
         var parallel = new DataParallel(_collectives, trainable, _r);
         bool writer = parallel.IsRankZero;
 
-        var optimizer = CreateOptimizer(trainable);
+        using var optimizer = CreateOptimizer(trainable);
         var errors = new DataErrorReport();
         var mixture = MixtureSource.Load(RecipeSources.Mixture(_r), errors);
         var sampler = mixture.CreateSampler();
@@ -182,7 +183,6 @@ public sealed class Trainer
         string final = writer ? SaveFinal(session, trainable) : Path.Combine(_r.OutputDir, "final");
         log?.WriteEvent("finished", new { steps = state.Step, seconds = clock.Elapsed.TotalSeconds, data_errors = errors.Total, peak_rss_bytes = MemoryProbe.PeakResidentBytes() });
         if (errors.Total > 0) _observer.Message($"skipped {errors.Total} bad record(s): {string.Join("; ", errors.Examples.Take(3))}");
-        optimizer.Dispose();
         return new TrainResult(_r.OutputDir, final, state.Step, firstLoss, lastLoss, clock.Elapsed.TotalSeconds, MemoryProbe.PeakResidentBytes(), errors, parallel.Rank, parallel.WorldSize);
     }
 
@@ -231,24 +231,19 @@ public sealed class Trainer
         return new StepTotals(totals[0] / scored, (long)totals[1], (long)totals[2], bytes, parallel.TakeCollectiveSeconds());
     }
 
-    /// <summary>Each parameter group's peak learning rate, in the optimizer's group order (the schedule scales them all).</summary>
-    readonly List<double> _groupPeakLr = [];
-
-#pragma warning disable RS0030 // replaced by issue 15's AdamW
-    TorchSharp.Modules.AdamW CreateOptimizer(TrainableParameters trainable)
+    /// <summary>
+    /// One AdamW group per learning rate: the language model's (LoRA or full), the projector's, the vision tower's,
+    /// in that order (the order TorchSharp's AdamW stored its state in, which old checkpoints' optimizer.bin follows).
+    /// </summary>
+    AdamW CreateOptimizer(TrainableParameters trainable)
     {
         var o = _r.Optim;
-        var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>();
+        var groups = new List<AdamWGroup>();
         foreach (var (parameters, lr) in new[] { (trainable.Rest, o.Lr), (trainable.Projector, ProjectorLr), (trainable.VisionTower, o.VisionLr ?? o.Lr) })
-        {
-            if (parameters.Count == 0) continue;
-            groups.Add(new(parameters.Select(p => p.Parameter), lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
-            _groupPeakLr.Add(lr);
-        }
+            if (parameters.Count > 0) groups.Add(new AdamWGroup(parameters, lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay));
         if (groups.Count == 0) throw new InvalidOperationException("nothing to train: the method left every parameter frozen");
-        return optim.AdamW(groups, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay);
+        return new AdamW(groups);
     }
-#pragma warning restore RS0030
 
     /// <summary>Stage 2 trains the projector at its own learning rate (LLaVA's mm_projector_lr); stage 1 at the main one.</summary>
     double ProjectorLr => _r.EffectiveMethod == TrainMethod.Projector ? _r.Optim.Lr : _r.Optim.ProjectorLr ?? _r.Optim.Lr;
@@ -327,30 +322,33 @@ public sealed class Trainer
         double value = loss.item<float>();
         if (double.IsNaN(value) || double.IsInfinity(value))
             throw new TrainingDivergedException($"step {step + 1}: loss is {value} on the batch of {string.Join(", ", batch.Samples.Select(s => s.Origin).Take(8))}");
+        // a text-only batch in stage 1 reaches no trained parameter (the projector sees no image): no gradient, so
+        // this micro-batch moves nothing, as PyTorch leaves a parameter without a gradient (backward would refuse it);
+        // under data parallelism such a gradient is zeros on this rank if another rank has one, absent if none has
+        if (!loss.requires_grad) return value;
         using var perToken = (1.0 / stepLabelTokens).ToScalar();   // changes every step: owned, alive through the call
         loss.mul(perToken).backward();
         return value;
     }
 
-    double OptimizerStep(TorchSharp.Modules.AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double scheduleFactor)
+    /// <summary>
+    /// Clip over the gradients that exist, AdamW at the scheduled rates, then gradients to none (PyTorch's
+    /// zero_grad(set_to_none=True)): a parameter that gets no gradient in the next step (the projector on a text-only
+    /// batch) is then left alone, as PyTorch leaves it, and a resumed process, whose parameters start without
+    /// gradients, takes exactly the steps the uninterrupted one takes.
+    /// </summary>
+    double OptimizerStep(AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double scheduleFactor)
     {
-        using var scope = NewDisposeScope();
-        double norm = _r.Optim.MaxGradNorm > 0
-            ? nn.utils.clip_grad_norm_(parameters, _r.Optim.MaxGradNorm)
-            : Math.Sqrt(parameters.Where(p => p.grad is not null).Sum(p => p.grad!.pow(Scalars.Of(2L)).sum().item<float>()));
+        double norm = _r.Optim.MaxGradNorm > 0 ? Gradients.ClipGradNorm(parameters, _r.Optim.MaxGradNorm) : Gradients.Norm(parameters);
         if (double.IsNaN(norm) || double.IsInfinity(norm))
             throw new TrainingDivergedException($"gradient norm is {norm}: stopping before the update");
-        var groups = optimizer.ParamGroups.ToList();
-        for (int g = 0; g < groups.Count; g++) groups[g].LearningRate = _groupPeakLr[g] * scheduleFactor;
-#pragma warning disable RS0030 // replaced by issue 15's AdamW
-        optimizer.step();
-#pragma warning restore RS0030
-        optimizer.zero_grad();
+        optimizer.Step(optimizer.Groups.Select(g => g.Lr * scheduleFactor).ToList());
+        Gradients.SetToNone(parameters);
         return norm;
     }
 
     /// <summary>Rank 0 writes; first every rank checks that the replicas still hold identical weights.</summary>
-    void SaveCheckpoint(TrainableParameters trainable, TorchSharp.Modules.AdamW optimizer, TrainState state, nn.Module model, DataParallel parallel)
+    void SaveCheckpoint(TrainableParameters trainable, AdamW optimizer, TrainState state, nn.Module model, DataParallel parallel)
     {
         parallel.RequireIdenticalReplicas(trainable, state.Step);
         if (!parallel.IsRankZero) return;

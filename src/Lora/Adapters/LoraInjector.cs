@@ -78,9 +78,34 @@ public static class LoraInjector
     public static List<(string Path, LoraLinear Module)> LoraModules(Module root) =>
         root.named_modules().Where(m => m.module is LoraLinear).Select(m => (m.name, (LoraLinear)m.module)).ToList();
 
-    /// <summary>Sets the active adapter (or none) on every LoraLinear.</summary>
+    /// <summary>
+    /// Wraps every linear under <paramref name="prefixes"/> (a path equal to or starting with one) that is not LoRA yet
+    /// in a LoraLinear without adapters, so that per-row computation (<see cref="RowAdapters.PerRow"/>) reaches every
+    /// matrix product of the language model, its head included. Returns the wrapped paths.
+    /// </summary>
+    public static List<string> WrapLinears(Module root, IReadOnlyList<string> prefixes)
+    {
+        var targets = ModuleSurgery.Find(root, (path, m) =>
+            prefixes.Any(p => path == p || path.StartsWith(p, StringComparison.Ordinal))
+            && m is TorchSharp.Modules.Linear or IQuantizedLinear
+            && !path.Contains(".base_layer", StringComparison.Ordinal)
+            && !path.Contains(".lora_", StringComparison.Ordinal));
+        foreach (var (path, module) in targets) ModuleSurgery.Replace(root, path, new LoraLinear((Module<Tensor, Tensor>)module));
+        return targets.Select(t => t.Path).ToList();
+    }
+
+    /// <summary>Sets per-row adapters (or null: back to the active adapter) on every LoraLinear of <paramref name="modules"/>.</summary>
+    public static void SetRowAdapters(IEnumerable<LoraLinear> modules, RowAdapters? rows)
+    {
+        foreach (var m in modules) m.SetRowAdapters(rows);
+    }
+
+    /// <summary>
+    /// Sets the active adapter (or none) on every LoraLinear; one that does not hold it (an adapter targeting other
+    /// modules, a layer wrapped for serving) runs without an adapter.
+    /// </summary>
     public static void SetActiveAdapter(Module root, string? adapter)
     {
-        foreach (var (_, m) in LoraModules(root)) m.SetActiveAdapter(adapter);
+        foreach (var (_, m) in LoraModules(root)) m.SetActiveAdapter(adapter is not null && m.Adapters.Contains(adapter) ? adapter : null);
     }
 }

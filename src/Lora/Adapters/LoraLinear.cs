@@ -24,6 +24,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     readonly Dictionary<string, (double Scaling, double Dropout)> _settings = new(StringComparer.Ordinal);
     readonly HashSet<string> _merged = new(StringComparer.Ordinal);
+    RowAdapters? _rowAdapters;
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
@@ -81,6 +82,35 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         if (_merged.Count > 0 && !_merged.Contains(name ?? ""))
             throw new InvalidOperationException($"adapter(s) {string.Join(", ", _merged)} are merged into the base weight: unmerge before switching to '{name ?? "none"}'");
         ActiveAdapter = name;
+    }
+
+    /// <summary>
+    /// Removes an adapter's A and B (a server unloading it); the module then runs without it, and the base alone
+    /// when it was the active one. A merged adapter must be unmerged first.
+    /// </summary>
+    public void RemoveAdapter(string name)
+    {
+        Settings(name);
+        if (_merged.Contains(name)) throw new InvalidOperationException($"adapter '{name}' is merged into the base weight: unmerge it before removing it");
+        lora_A.Remove(name);
+        lora_B.Remove(name);
+        _settings.Remove(name);
+        if (ActiveAdapter == name) ActiveAdapter = null;
+    }
+
+    /// <summary>
+    /// Per-row adapters for the next forward calls (inference only: no dropout), instead of the one active adapter;
+    /// null goes back to the active adapter. Each group's rows get base(x) + scaling * B(A(x)) of their adapter,
+    /// computed as the single-adapter forward computes it (one group of all rows is exactly that forward), so a
+    /// row's result does not depend on the adapters of the other rows. Rows of an adapter this layer does not
+    /// hold (an adapter targeting other modules) get the base output. The caller owns <paramref name="rows"/>
+    /// and clears it before disposing it.
+    /// </summary>
+    public void SetRowAdapters(RowAdapters? rows)
+    {
+        if (rows is not null && _merged.Count > 0)
+            throw new InvalidOperationException($"adapter(s) {string.Join(", ", _merged)} are merged into the base weight: rows cannot choose adapters");
+        _rowAdapters = rows;
     }
 
     (double Scaling, double Dropout) Settings(string name) =>
@@ -150,6 +180,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
+        if (_rowAdapters is { } rows) return RoutedForward(input, rows);
         var result = base_layer.call(input);
         if (ActiveAdapter is not { } name || _merged.Contains(name)) return result;
         using var scope = NewDisposeScope();
@@ -164,5 +195,55 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         if (sum.dtype != result.dtype) sum = sum.to(result.dtype);
         result.Dispose();
         return sum.MoveToOuterDisposeScope();
+    }
+
+    Tensor RoutedForward(Tensor input, RowAdapters rows)
+    {
+        if (input.shape[0] != rows.BatchSize)
+            throw new ArgumentException($"row adapters were set for a batch of {rows.BatchSize}, but the input has {input.shape[0]} rows");
+        bool perRow = rows.PerRow && input.shape[0] > 1;
+        var result = perRow ? BaseRowwise(input) : base_layer.call(input);
+        bool whole = rows.Groups.Count == 1;
+        using var scope = NewDisposeScope();
+        foreach (var (name, index) in rows.Groups)
+        {
+            if (name is null || !_settings.TryGetValue(name, out var settings)) continue;
+            var a = lora_A[name].weight;
+            var b = lora_B[name].weight;
+            var x = whole ? input : input.index_select(0, index);
+            if (x.dtype != a.dtype) x = x.to(a.dtype);
+            var lora = perRow && x.shape[0] > 1
+                ? RowwiseLinear.Apply(RowwiseLinear.Apply(x, a, null), b, null)
+                : nn.functional.linear(nn.functional.linear(x, a), b);
+            var sum = (whole ? result : result.index_select(0, index)).PlusScaled(lora, settings.Scaling);
+            if (sum.dtype != result.dtype) sum = sum.to(result.dtype);
+            if (whole)
+            {
+                result.Dispose();
+                return sum.MoveToOuterDisposeScope();
+            }
+            result.index_copy_(0, index, sum);
+        }
+        return result;
+    }
+
+    /// <summary>The base layer's output with each row computed as if alone (its forward, row by row, in one call).</summary>
+    Tensor BaseRowwise(Tensor input)
+    {
+        switch (base_layer)
+        {
+            case Linear l:
+                return RowwiseLinear.Apply(input, l.weight!, l.bias);
+            case IQuantizedLinear q:
+                // as Nf4Linear/Int8Linear.forward: the weight dequantized in the input's dtype, then the bias in the result's
+                using (var weight = q.DequantizeWeight(input.dtype))
+                {
+                    var y = RowwiseLinear.Apply(input, weight, null);
+                    if (q.Bias is null) return y;
+                    using (y) using (var bias = q.Bias.to(y.dtype)) return y.Plus(bias);
+                }
+            default:
+                throw new InvalidOperationException($"no per-row computation for a {base_layer.GetType().Name} base layer");
+        }
     }
 }

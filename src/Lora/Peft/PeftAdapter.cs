@@ -50,22 +50,7 @@ public static class PeftAdapter
         var cfg = loaded.Config;
         string file = Path.Combine(dir, WeightsFile);
         using var st = SafetensorsFile.Open(file);
-
-        var lora = new Dictionary<string, (TensorEntry? A, TensorEntry? B)>(StringComparer.Ordinal);
-        var plain = new List<(string ModuleKey, TensorEntry Entry)>();
-        foreach (var (key, entry) in st.Tensors)
-        {
-            string rest = PeftKeyMapping.StripPrefix(key, file);
-            if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
-            {
-                string modulePath = PeftKeyMapping.ToModulePath(rest[..^".lora_A.weight".Length]);
-                var pair = lora.GetValueOrDefault(modulePath);
-                lora[modulePath] = rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) ? (entry, pair.B) : (pair.A, entry);
-            }
-            else if (rest.Contains(".lora_", StringComparison.Ordinal))
-                throw new InvalidDataException($"{file}: key '{key}' is a LoRA tensor kind MultiLora does not load (only lora_A/lora_B of linears)");
-            else plain.Add((PeftKeyMapping.ToModulePath(rest), entry));
-        }
+        var (lora, plain) = Classify(st, file);
 
         // Check everything before touching the model, so a bad file leaves it unchanged.
         var plan = new List<(string Path, Module Target, TensorEntry A, TensorEntry B)>();
@@ -130,6 +115,38 @@ public static class PeftAdapter
             }
         var savedModules = plainTargets.Select(p => p.Key[..p.Key.LastIndexOf('.')]).Distinct().ToList();
         return new LoadedAdapter(cfg, loaded.BaseModelNameOrPath, paths, savedModules);
+    }
+
+    /// <summary>
+    /// The model parameters (state-dict keys) that loading the adapter in <paramref name="dir"/> overwrites with
+    /// full copies: its modules_to_save (the projector, say). Read from the file's keys; nothing is loaded.
+    /// </summary>
+    public static IReadOnlyList<string> SavedParameterKeys(string dir)
+    {
+        string file = Path.Combine(dir, WeightsFile);
+        using var st = SafetensorsFile.Open(file);
+        return Classify(st, file).Plain.Select(p => p.ModuleKey).ToList();
+    }
+
+    /// <summary>The file's tensors as LoRA pairs by module path, and plain (modules_to_save) tensors by model key.</summary>
+    static (Dictionary<string, (TensorEntry? A, TensorEntry? B)> Lora, List<(string ModuleKey, TensorEntry Entry)> Plain) Classify(SafetensorsFile st, string file)
+    {
+        var lora = new Dictionary<string, (TensorEntry? A, TensorEntry? B)>(StringComparer.Ordinal);
+        var plain = new List<(string ModuleKey, TensorEntry Entry)>();
+        foreach (var (key, entry) in st.Tensors)
+        {
+            string rest = PeftKeyMapping.StripPrefix(key, file);
+            if (rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) || rest.EndsWith(".lora_B.weight", StringComparison.Ordinal))
+            {
+                string modulePath = PeftKeyMapping.ToModulePath(rest[..^".lora_A.weight".Length]);
+                var pair = lora.GetValueOrDefault(modulePath);
+                lora[modulePath] = rest.EndsWith(".lora_A.weight", StringComparison.Ordinal) ? (entry, pair.B) : (pair.A, entry);
+            }
+            else if (rest.Contains(".lora_", StringComparison.Ordinal))
+                throw new InvalidDataException($"{file}: key '{key}' is a LoRA tensor kind MultiLora does not load (only lora_A/lora_B of linears)");
+            else plain.Add((PeftKeyMapping.ToModulePath(rest), entry));
+        }
+        return (lora, plain);
     }
 
     static void CheckShape(string file, TensorEntry entry, long[] expected)

@@ -14,6 +14,9 @@ public interface IQuantizedLinear
     /// <summary>Replaces the stored weight by the quantization of <paramref name="weight"/> (used to merge LoRA into a quantized base).</summary>
     void Requantize(Tensor weight);
 
+    /// <summary>The bias (kept in full precision), or null.</summary>
+    TorchSharp.Modules.Parameter? Bias { get; }
+
     /// <summary>Bytes of all stored tensors (quantized weight, statistics, bias).</summary>
     long StorageBytes { get; }
 }

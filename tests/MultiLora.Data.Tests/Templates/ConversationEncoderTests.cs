@@ -58,7 +58,7 @@ public class ConversationEncoderTests
             (Speaker.Human, "What is it? <image>"), (Speaker.Gpt, "A red square."), (Speaker.Human, "Why?"), (Speaker.Gpt, "It is painted.")));
 
         var expanded = expectedText.Replace("<image>", string.Concat(Enumerable.Repeat("<image>", imageTokens)));
-        var expectedIds = Tokenizer.Encode(expanded, addBos: true);
+        var expectedIds = Tokenizer.Encode(expanded, addSpecialTokens: true);
         Assert.Equal(expectedIds, sample.InputIds);
 
         var expectedLabels = Enumerable.Repeat(Ignore, expectedIds.Length).ToArray();
@@ -68,8 +68,8 @@ public class ConversationEncoderTests
             var start = expanded.IndexOf(part, searchFrom, StringComparison.Ordinal);
             var end = start + part.Length;
             searchFrom = end;
-            var from = Tokenizer.Encode(expanded[..start], addBos: true).Length;
-            var to = Tokenizer.Encode(expanded[..end], addBos: true).Length;
+            var from = Tokenizer.Encode(expanded[..start], addSpecialTokens: true).Length;
+            var to = Tokenizer.Encode(expanded[..end], addSpecialTokens: true).Length;
             for (var i = from; i < to; i++) expectedLabels[i] = expectedIds[i];
         }
         Assert.Equal(expectedLabels, sample.Labels);
@@ -80,7 +80,7 @@ public class ConversationEncoderTests
     public void Plain_IsImageThenCaption_ScoringCaptionAndNewline()
     {
         var sample = Encoder("plain", imageTokens: 2).Encode(Chat(true, (Speaker.Human, "Describe.\n<image>"), (Speaker.Gpt, "A red square.")));
-        var caption = Tokenizer.Encode("<image><image>A red square.\n", addBos: true);
+        var caption = Tokenizer.Encode("<image><image>A red square.\n", addSpecialTokens: true);
         Assert.Equal(caption, sample.InputIds);
         var expectedLabels = caption.Select((id, i) => i < 3 ? Ignore : id).ToArray();
         Assert.Equal(expectedLabels, sample.Labels);
@@ -93,7 +93,7 @@ public class ConversationEncoderTests
         var withPlaceholder = encoder.Encode(Chat(true, (Speaker.Human, "<image>\nHi"), (Speaker.Gpt, "Yes.")));
         var without = encoder.Encode(Chat(true, (Speaker.Human, "Hi"), (Speaker.Gpt, "Yes.")));
         Assert.Equal(withPlaceholder.InputIds, without.InputIds);
-        Assert.Equal(Tokenizer.Encode("USER: <image>\nHi ASSISTANT: Yes.</s>", addBos: true), without.InputIds);
+        Assert.Equal(Tokenizer.Encode("USER: <image>\nHi ASSISTANT: Yes.</s>", addSpecialTokens: true), without.InputIds);
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public class ConversationEncoderTests
     public void SystemTurn_ReplacesTheTemplateSystemPrompt()
     {
         var sample = Encoder("vicuna_v1").Encode(Chat(false, (Speaker.System, "Be brief."), (Speaker.Human, "Hi"), (Speaker.Gpt, "Yes.")));
-        Assert.Equal(Tokenizer.Encode("Be brief. USER: Hi ASSISTANT: Yes.</s>", addBos: true), sample.InputIds);
+        Assert.Equal(Tokenizer.Encode("Be brief. USER: Hi ASSISTANT: Yes.</s>", addSpecialTokens: true), sample.InputIds);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public class HfTokenizerTests
 
     [Theory, MemberData(nameof(ReferenceStrings))]
     public void Encode_MatchesHfIdsForEveryReferenceString(string text, int[] hfIds) =>
-        Assert.Equal(hfIds, Tokenizer.Encode(text, addBos: true));
+        Assert.Equal(hfIds, Tokenizer.Encode(text, addSpecialTokens: true));
 
     /// <summary>
     /// Rule: Decode(Encode(s), skipSpecialTokens: false) == s, except that HF's decoder strips one leading
@@ -30,23 +30,23 @@ public class HfTokenizerTests
     public void Decode_RoundTripsReferenceStrings_LosingOneLeadingSpace(string text, int[] hfIds)
     {
         var expected = text.StartsWith(' ') ? text[1..] : text;
-        Assert.Equal(expected, Tokenizer.Decode(Tokenizer.Encode(text, addBos: false), skipSpecialTokens: false));
+        Assert.Equal(expected, Tokenizer.Decode(Tokenizer.Encode(text, addSpecialTokens: false), skipSpecialTokens: false));
         Assert.Equal(expected, Tokenizer.Decode(hfIds.Skip(1), skipSpecialTokens: false));
     }
 
     [Fact]
     public void Decode_SkipsSpecialTokensWhenAsked() =>
-        Assert.Equal("is not", Tokenizer.Decode(Tokenizer.Encode("</s> is not<image>", addBos: true)));
+        Assert.Equal("is not", Tokenizer.Decode(Tokenizer.Encode("</s> is not<image>", addSpecialTokens: true)));
 
     [Fact]
     public void Decode_IdsPastTheVocabulary_AreSkippedLikeHf() =>
-        Assert.Equal("Hello world", Tokenizer.Decode([.. Tokenizer.Encode("Hello", addBos: false), 405, .. Tokenizer.Encode(" world", addBos: false)[..]]));
+        Assert.Equal("Hello world", Tokenizer.Decode([.. Tokenizer.Encode("Hello", addSpecialTokens: false), 405, .. Tokenizer.Encode(" world", addSpecialTokens: false)[..]]));
 
     [Fact]
     public void Decode_ByteFallbackPieces_BecomeUtf8()
     {
         const string text = "東京 🙂";
-        Assert.Equal(text, Tokenizer.Decode(Tokenizer.Encode(text, addBos: true)));
+        Assert.Equal(text, Tokenizer.Decode(Tokenizer.Encode(text, addSpecialTokens: true)));
     }
 
     [Fact]
@@ -64,14 +64,14 @@ public class HfTokenizerTests
         var prompt = Expected.Meta.GetProperty("prompt").GetString()!;
         var copies = Expected.Meta.GetProperty("image_seq_length").GetInt32();
         var expanded = prompt.Replace("<image>", string.Concat(Enumerable.Repeat("<image>", copies)));
-        Assert.Equal(Expected.Ids("input_ids"), Tokenizer.Encode(expanded, addBos: true));
+        Assert.Equal(Expected.Ids("input_ids"), Tokenizer.Encode(expanded, addSpecialTokens: true));
     }
 
     [Fact]
     public void EncodeWithSpans_CoversTheCharactersEachTokenCameFrom()
     {
         const string text = "USER: <image>\nWhat ASSISTANT: red";
-        var spans = Tokenizer.EncodeWithSpans(text, addBos: true);
+        var spans = Tokenizer.EncodeWithSpans(text, addSpecialTokens: true);
         Assert.Equal((1, 0, 0), (spans[0].Id, spans[0].Start, spans[0].End));
         var image = spans.Single(s => s.Id == 400);
         Assert.Equal("<image>", text[image.Start..image.End]);
@@ -86,9 +86,9 @@ public class HfTokenizerTests
         var legacy = HfTokenizer.Load(dir.Path);
         Assert.Equal(PrefixSpaceRule.EverySegment, legacy.PrefixRule);
         // legacy: "▁" before "\n..." after <image>; non-legacy: none.
-        var afterImage = legacy.Encode("<image>x", addBos: false);
-        Assert.Equal([400, .. Tokenizer.Encode("x", addBos: false)], afterImage);
-        Assert.Equal([400, .. Tokenizer.Encode("x", addBos: false)[1..]], Tokenizer.Encode("<image>x", addBos: false)[..]);
+        var afterImage = legacy.Encode("<image>x", addSpecialTokens: false);
+        Assert.Equal([400, .. Tokenizer.Encode("x", addSpecialTokens: false)], afterImage);
+        Assert.Equal([400, .. Tokenizer.Encode("x", addSpecialTokens: false)[1..]], Tokenizer.Encode("<image>x", addSpecialTokens: false)[..]);
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public class HfTokenizerTests
         var legacy = HfTokenizer.Load(dir.Path);
         Assert.Equal(PrefixSpaceRule.EverySegment, legacy.PrefixRule);
         // Prepend is unconditional: a segment starting with a space gets a second "▁".
-        Assert.Equal([400, .. Tokenizer.Encode("  x", addBos: false)], legacy.Encode("<image> x", addBos: false));
+        Assert.Equal([400, .. Tokenizer.Encode("  x", addSpecialTokens: false)], legacy.Encode("<image> x", addSpecialTokens: false));
     }
 
     [Fact]

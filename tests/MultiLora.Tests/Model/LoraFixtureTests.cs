@@ -96,10 +96,8 @@ public sealed class LoraFixtureTests
         manual_seed(7);
         LoraInjector.Apply(model, new LoraConfig { R = 8, Alpha = 16 });
         foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.Contains(".lora_", StringComparison.Ordinal);
-        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
-#pragma warning disable RS0030 // replaced by issue 15's AdamW
-        using var optimizer = optim.AdamW(parameters, lr: 1e-2);
-#pragma warning restore RS0030
+        var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        using var optimizer = new MultiLora.Core.Optim.AdamW([new MultiLora.Core.Optim.AdamWGroup(parameters, Lr: 1e-2)]);
         var ids = Oracle.Load("train_input_ids");
         var labels = Oracle.Load("train_labels");
         var pixels = Oracle.Load("pixel_values");
@@ -107,12 +105,10 @@ public sealed class LoraFixtureTests
         for (int step = 0; step < 40; step++)
         {
             using var stepScope = NewDisposeScope();
-            optimizer.zero_grad();
             var loss = CausalLmLoss.Compute(model.Forward(ids, pixels), labels);
             loss.backward();
-#pragma warning disable RS0030 // replaced by issue 15's AdamW
-            optimizer.step();
-#pragma warning restore RS0030
+            optimizer.Step();
+            MultiLora.Core.Optim.Gradients.SetToNone(parameters.Select(p => p.parameter));
             losses.Add(loss.item<float>());
         }
         return losses;

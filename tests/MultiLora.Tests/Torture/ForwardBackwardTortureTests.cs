@@ -11,8 +11,7 @@ namespace MultiLora.Tests.Torture;
 /// <summary>
 /// The model side of a training step of every method (forward, loss, backward, gradient clipping) on the fixture
 /// model under GC torture: bit-identical loss and gradients to the untortured step, and not one Scalar left to the
-/// finalizer. Unlike <see cref="TrainingTortureTests"/> this holds already while the trainer still steps
-/// TorchSharp's AdamW (issue 15), since no optimizer runs here.
+/// finalizer; <see cref="TrainingTortureTests"/> adds the optimizer step and the trainer around it.
 /// </summary>
 [Collection(TortureCollection.Name)]
 public sealed class ForwardBackwardTortureTests(ITestOutputHelper log)

@@ -14,11 +14,9 @@ public sealed record TortureReport(long Collections, long FinalizedScalars, Time
         $"{Elapsed.TotalSeconds:0.0} s under torture, {Collections} forced collections, {FinalizedScalars} Scalars finalised";
 
     /// <summary>The torture really ran, and no Scalar was left for the finalizer.</summary>
-    /// <param name="torchSharpOptimizerStepped">the code stepped TorchSharp's AdamW, whose own temporaries are counted too (see <see cref="TorchSharpOptimizer"/>)</param>
-    public void AssertClean(string what, bool torchSharpOptimizerStepped = false)
+    public void AssertClean(string what)
     {
         Assert.True(Collections >= 3, $"{what}: only {Collections} forced collections: the torture did not overlap the code");
-        if (torchSharpOptimizerStepped) return;
         Assert.True(FinalizedScalars == 0,
             $"{what}: {FinalizedScalars} TorchSharp Scalar(s) were finalised while it ran (temporaries a native call may have been reading: issue 17)");
     }

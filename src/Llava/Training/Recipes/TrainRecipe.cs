@@ -1,3 +1,4 @@
+using MultiLora.Data.Templates;
 using MultiLora.Core.Runtime;
 
 namespace MultiLora.Llava.Training.Recipes;
@@ -16,7 +17,7 @@ public sealed class TrainRecipe
     /// <summary>1 = feature alignment (projector only, plain template); 2 = instruction tuning.</summary>
     public int Stage { get; set; } = 2;
     public string Method { get; set; } = "lora";
-    /// <summary>Conversation template; null: plain for stage 1, vicuna_v1 for stage 2.</summary>
+    /// <summary>Conversation template; null: plain for stage 1; for stage 2 the model's chat_template, else vicuna_v1.</summary>
     public string? Template { get; set; }
     public LoraSection Lora { get; set; } = new();
     public QuantSection Quant { get; set; } = new();
@@ -78,7 +79,12 @@ public sealed class TrainRecipe
     /// <summary>Stage 1 always trains the projector alone (LLaVA's feature alignment).</summary>
     public TrainMethod EffectiveMethod => Stage == 1 ? TrainMethod.Projector : ParsedMethod;
 
-    public string EffectiveTemplate => Template ?? (Stage == 1 ? "plain" : "vicuna_v1");
+    /// <summary>
+    /// The template training uses: the recipe's; else stage 1's plain (captions only); else the model's own
+    /// chat_template when its tokenizer folder has one; else LLaVA-1.5's vicuna_v1.
+    /// </summary>
+    public string EffectiveTemplate(string tokenizerDir) => Template ?? (Stage == 1 ? "plain"
+        : ChatTemplateFiles.Find(tokenizerDir) is not null ? JinjaChatTemplate.CheckpointName : "vicuna_v1");
 
     /// <summary>
     /// Mixed precision as peft + transformers users get it: under a bf16/fp16 <see cref="Dtype"/> the trained

@@ -1,0 +1,81 @@
+using MultiLora.Llava.Sessions;
+using MultiLora.Lora.Peft;
+using static TorchSharp.torch;
+
+namespace MultiLora.Serve.Engine;
+
+/// <summary>
+/// Adapters' modules_to_save (a stage-2 adapter carries its own projector, one that also trained the tower carries
+/// that) kept per adapter, since loading an adapter copies them over the base's. They act on the image only, while a
+/// request's prompt runs alone (prefill), so the scheduler installs the request's adapter's copies before each
+/// prefill with an image; decode steps, which mix adapters, never read them. Adapters that save language-model
+/// weights in full cannot share a batch and are refused.
+/// </summary>
+public sealed class SavedModules(LlavaSession session) : IDisposable
+{
+    static readonly string[] ImageSidePrefixes = ["model.vision_tower.", "model.multi_modal_projector."];
+
+    readonly Dictionary<string, Tensor> _base = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Dictionary<string, Tensor>> _byAdapter = new(StringComparer.Ordinal);
+    string? _installed;
+
+    /// <summary>Loads an adapter into the session, keeping what it saves in full aside (the base's values stay installed).</summary>
+    public void Load(string name, string dir)
+    {
+        var keys = PeftAdapter.SavedParameterKeys(dir);
+        var outside = keys.Where(k => !ImageSidePrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList();
+        if (outside.Count > 0)
+            throw new InvalidDataException(
+                $"{dir}: the adapter saves language-model weights in full ({string.Join(", ", outside.Take(3))}{(outside.Count > 3 ? ", ..." : "")}); " +
+                "requests for different adapters share decode steps, so only the vision tower and projector can differ per adapter: merge it (multilora merge) and serve the merged model");
+        Install(null);
+        var parameters = Parameters();
+        using (no_grad())
+            foreach (var key in keys.Where(k => !_base.ContainsKey(k)))
+                _base[key] = parameters[key].detach().clone();
+
+        session.LoadAdapter(name, dir);
+        if (keys.Count == 0) return;
+        using (no_grad())
+        {
+            _byAdapter[name] = keys.ToDictionary(k => k, k => parameters[k].detach().clone(), StringComparer.Ordinal);
+            foreach (var key in keys) parameters[key].copy_(_base[key]);
+        }
+    }
+
+    /// <summary>Unloads an adapter from the session and drops its saved copies.</summary>
+    public void Unload(string name)
+    {
+        if (_installed == name) Install(null);
+        session.UnloadAdapter(name);
+        if (_byAdapter.Remove(name, out var saved))
+            foreach (var t in saved.Values) t.Dispose();
+    }
+
+    /// <summary>Makes the model's saved-module weights those of <paramref name="adapter"/> (null: the base's).</summary>
+    public void Install(string? adapter)
+    {
+        if (_installed == adapter) return;
+        var parameters = Parameters();
+        using (no_grad())
+        {
+            var previous = _installed is null ? null : _byAdapter.GetValueOrDefault(_installed);
+            var next = adapter is null ? null : _byAdapter.GetValueOrDefault(adapter);
+            foreach (var key in previous?.Keys ?? Enumerable.Empty<string>())
+                if (next is null || !next.ContainsKey(key)) parameters[key].copy_(_base[key]);
+            foreach (var (key, value) in next ?? [])
+                parameters[key].copy_(value);
+        }
+        _installed = adapter;
+    }
+
+    Dictionary<string, Tensor> Parameters() => session.Model.state_dict();
+
+    public void Dispose()
+    {
+        foreach (var t in _base.Values) t.Dispose();
+        foreach (var saved in _byAdapter.Values) foreach (var t in saved.Values) t.Dispose();
+        _base.Clear();
+        _byAdapter.Clear();
+    }
+}
