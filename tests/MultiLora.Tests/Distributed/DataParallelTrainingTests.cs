@@ -9,7 +9,7 @@ namespace MultiLora.Tests.Distributed;
 /// issue's equivalence, resume-on-another-world-size and lost-rank checks.
 /// </summary>
 [Collection(DistributedCollection.Name)]
-public sealed class DataParallelTrainingTests(DataParallelWorkspace space, ITestOutputHelper log) : IClassFixture<DataParallelWorkspace>
+public sealed class DataParallelTrainingTests(DataParallelWorkspace space, ITestOutputHelper log)
 {
     const double Tolerance = 1e-5;
 

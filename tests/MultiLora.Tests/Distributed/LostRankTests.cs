@@ -5,7 +5,7 @@ namespace MultiLora.Tests.Distributed;
 
 /// <summary>A rank SIGKILLed mid-run: the survivor must stop on its own (the watchdog), naming it, in bounded time.</summary>
 [Collection(DistributedCollection.Name)]
-public sealed class LostRankTests(DataParallelWorkspace space) : IClassFixture<DataParallelWorkspace>
+public sealed class LostRankTests(DataParallelWorkspace space)
 {
     [Fact]
     public void ARankKilledAtStepThree_StopsTheOtherWithinAMinute_NamingIt_AndTheLastCheckpointStaysIntact()

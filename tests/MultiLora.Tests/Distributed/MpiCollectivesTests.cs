@@ -29,9 +29,12 @@ public sealed class MpiCollectivesTests
     }
 }
 
-/// <summary>Multi-process tests run one at a time: each already uses both cores.</summary>
+/// <summary>
+/// Multi-process tests run one at a time: each already uses both cores. They share one workspace, so a 2-rank run
+/// (the lora one: equivalence, resume and the srun comparison) is launched once for the whole collection.
+/// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class DistributedCollection
+public sealed class DistributedCollection : ICollectionFixture<DataParallelWorkspace>
 {
     public const string Name = "distributed";
 }

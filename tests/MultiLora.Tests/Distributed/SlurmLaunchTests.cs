@@ -4,7 +4,7 @@ namespace MultiLora.Tests.Distributed;
 
 /// <summary>The 2-rank data-parallel run launched by srun on a one-node Slurm cluster started for the test.</summary>
 [Collection(DistributedCollection.Name)]
-public sealed class SlurmLaunchTests(DataParallelWorkspace space) : IClassFixture<DataParallelWorkspace>
+public sealed class SlurmLaunchTests(DataParallelWorkspace space)
 {
     [Sweeps.SlurmFact]   // the sweep tests' rule: slurm-wlm installed and root, else skipped saying which
     public void SrunTwoRanks_TrainsExactlyAsMpirunDoes()
