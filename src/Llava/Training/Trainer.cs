@@ -228,7 +228,9 @@ public sealed class Trainer
         foreach (var batch in local) lossSum += MicroStep(model, batch, session, step, scored);
         long bytes = parallel.ReduceGradients();
         var totals = parallel.Sum(lossSum, local.Sum(b => b.Samples.Sum(s => (double)s.Encoded.Length)), local.Sum(b => (double)b.Count));
-        return new StepTotals(totals[0] / scored, (long)totals[1], (long)totals[2], bytes, parallel.TakeCollectiveSeconds());
+        // rounded to float32, the loss's own precision: one process with grad_accum 1 then logs the very value
+        // torch's mean reduction gives (float32 sum / count, correctly rounded), as before data parallelism
+        return new StepTotals((float)(totals[0] / scored), (long)totals[1], (long)totals[2], bytes, parallel.TakeCollectiveSeconds());
     }
 
     /// <summary>
