@@ -18,5 +18,6 @@ static class CliErrors
     static bool IsUserError(Exception e) =>
         e is IOException or InvalidDataException or ArgumentException or FormatException or KeyNotFoundException
           or InvalidOperationException or UnauthorizedAccessException or NotSupportedException or OutOfMemoryException
-          or Llava.Training.TrainingDivergedException;
+          or Llava.Training.TrainingDivergedException
+          or DllNotFoundException or EntryPointNotFoundException or TimeoutException or Distributed.Mpi.MpiException;
 }

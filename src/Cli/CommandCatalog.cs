@@ -19,6 +19,7 @@ static class CommandCatalog
         Commands.QuantizeCommand.Create(),
         Commands.EvalCommands.Create(),
         Commands.DataCommands.Create(),
+        Commands.DistributedCommands.Create(),
         Commands.TokenizeCommand.Create(),
         Commands.SweepCommands.Create(),
         Commands.RunsCommands.Create(),

@@ -22,6 +22,7 @@ static class TrainCommand
         {
             var r = RecipeLoader.Load(p.GetValue(recipe), p.GetValue(set) ?? []);
             var result = TrainingProgress.Run(observer => Trainer.Run(r, observer, p.GetValue(resume)));
+            if (result.Rank != 0) return 0;   // rank 0 speaks for the run
             AnsiConsole.MarkupLineInterpolated(
                 $"done: {result.Steps} steps in {result.Seconds:0.0} s, loss {result.FirstLoss:0.000} -> {result.LastLoss:0.000}, peak RSS {MemoryProbe.Format(result.PeakResidentBytes)}; output {result.FinalDir}");
             return 0;

@@ -35,7 +35,7 @@ sealed class TrainingProgress : ITrainingObserver
 
     public void Step(StepMetrics m)
     {
-        string line = $"step {m.Step}/{m.TotalSteps}  loss {m.Loss:0.0000}  lr {m.LearningRate:0.0e+0}  grad {m.GradNorm:0.00}  {m.TokensPerSecond:0} tok/s  {m.SamplesPerSecond:0.0} samples/s  rss {MemoryProbe.Format(m.ResidentBytes)}{(m.EvalLoss is { } e ? $"  eval loss {e:0.0000}" : "")}";
+        string line = $"step {m.Step}/{m.TotalSteps}  loss {m.Loss:0.0000}  lr {m.LearningRate:0.0e+0}  grad {m.GradNorm:0.00}  {m.TokensPerSecond:0} tok/s  {m.SamplesPerSecond:0.0} samples/s  rss {MemoryProbe.Format(m.ResidentBytes)}{(m.AllReducedBytes > 0 ? $"  all-reduce {m.AllReducedBytes / 1024.0:0} KiB/step" : "")}{(m.EvalLoss is { } e ? $"  eval loss {e:0.0000}" : "")}";
         if (_task is not null)
         {
             _task.Description = Markup.Escape(line);

@@ -135,6 +135,20 @@ public static class TorchRuntime
         Description = $"libtorch from {torchDir}; bridge {bridge}{(patched ? " (patched for libstdc++ < GLIBCXX_3.4.32)" : "")}";
     }
 
+    /// <summary>
+    /// A function exported by TorchSharp's native bridge (libLibTorchSharp), for the few calls the managed API
+    /// does not expose (e.g. THSTensor_data: a tensor's data pointer whatever its dtype and device).
+    /// </summary>
+    public static IntPtr BridgeExport(string symbol)
+    {
+        EnsureLoaded();
+        lock (Gate)
+        {
+            if (Handles.TryGetValue("LibTorchSharp", out var handle) && NativeLibrary.TryGetExport(handle, symbol, out var address)) return address;
+        }
+        throw new EntryPointNotFoundException($"{symbol} not found in TorchSharp's native bridge ({Description})");
+    }
+
     static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
         string key = name.StartsWith("lib", StringComparison.Ordinal) ? name[3..] : name;

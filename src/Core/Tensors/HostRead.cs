@@ -26,6 +26,15 @@ public static class HostRead
         return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
     }
 
+    /// <summary>The values of a float tensor of any shape, as float64, in one transfer.</summary>
+    public static double[] Doubles(Tensor t)
+    {
+        Interlocked.Increment(ref _count);
+        _threadCount++;
+        using var scope = NewDisposeScope();
+        return t.detach().to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
+    }
+
     /// <summary>The values of an integer tensor, as int64, in one transfer.</summary>
     public static long[] Longs(Tensor t)
     {

@@ -71,8 +71,20 @@ public sealed class SamplePipeline
     /// <summary>Blocking form of <see cref="RunAsync"/> for synchronous training loops.</summary>
     public IEnumerable<TrainingSample> Run(IEnumerable<PipelineInput> inputs) => RunAsync(inputs).ToBlockingEnumerable();
 
+    /// <summary>
+    /// One result per input, in input order: the sample, or null where the record was skipped. For callers that
+    /// must know which input each sample came from (data-parallel training assigns inputs to micro-batches first).
+    /// </summary>
+    public IEnumerable<TrainingSample?> RunAligned(IEnumerable<PipelineInput> inputs) => RunAlignedAsync(inputs).ToBlockingEnumerable();
+
     /// <summary>Processes <paramref name="inputs"/> on background workers, yielding samples in input order.</summary>
     public async IAsyncEnumerable<TrainingSample> RunAsync(IEnumerable<PipelineInput> inputs, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        await foreach (var sample in RunAlignedAsync(inputs, cancellation).ConfigureAwait(false))
+            if (sample is not null) yield return sample;
+    }
+
+    async IAsyncEnumerable<TrainingSample?> RunAlignedAsync(IEnumerable<PipelineInput> inputs, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var token = stop.Token;
@@ -115,8 +127,7 @@ public sealed class SamplePipeline
         {
             await foreach (var pending in ordered.Reader.ReadAllAsync(token).ConfigureAwait(false))
             {
-                var sample = await pending.ConfigureAwait(false);
-                if (sample is not null) yield return sample;
+                yield return await pending.ConfigureAwait(false);
             }
             readError?.Throw();
         }

@@ -27,6 +27,7 @@ public sealed class MetricsLog : IDisposable
         _tensorboard.add_scalar("train/samples_per_second", (float)m.SamplesPerSecond, m.Step);
         _tensorboard.add_scalar("memory/resident_mib", m.ResidentBytes / 1048576f, m.Step);
         if (m.EvalLoss is { } e) _tensorboard.add_scalar("eval/loss", (float)e, m.Step);
+        if (m.AllReducedBytes > 0) _tensorboard.add_scalar("dist/allreduce_mib", m.AllReducedBytes / 1048576f, m.Step);
     }
 
     public void WriteEvent(string kind, object payload) =>

@@ -4,10 +4,11 @@ namespace MultiLora.Llava.Training;
 
 /// <summary>
 /// Where a run stands, saved with every checkpoint so --resume continues exactly: optimizer steps
-/// done, the epoch and how many of its inputs (in the epoch's deterministic order) were consumed,
-/// and the torch RNG state (dropout).
+/// done, the epoch and how many of its inputs (in the epoch's deterministic global order, whatever the number of
+/// ranks) were consumed, the torch RNG state (dropout), and the world size and global micro-batch (batch_size x
+/// world) it was written with: the latter decides the order, so a resume checks it. 0 = not recorded (older checkpoints).
 /// </summary>
-public sealed record TrainState(int Step, int Epoch, long InputsConsumed, long TokensSeen, string? RngStateBase64)
+public sealed record TrainState(int Step, int Epoch, long InputsConsumed, long TokensSeen, string? RngStateBase64, int WorldSize = 0, int GlobalMicroBatch = 0)
 {
     public const string FileName = "trainer_state.json";
 

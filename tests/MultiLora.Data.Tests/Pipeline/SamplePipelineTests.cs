@@ -68,6 +68,18 @@ public class SamplePipelineTests
     }
 
     [Fact]
+    public void RunAligned_GivesOneResultPerInput_NullWhereARecordWasSkipped()
+    {
+        using var dir = Fixture.Temp();
+        var pipeline = new SamplePipeline(new WordHashTestEncoder(), Flatten, new PipelineOptions { MaxLength = 20, Workers = 2 });
+        var inputs = new[] { new PipelineInput(Good(0), dir.Path), new PipelineInput(Bad("missing-image", dir.Path), dir.Path, OnError.Skip), new PipelineInput(Good(2), dir.Path) };
+
+        var results = pipeline.RunAligned(inputs).ToList();
+
+        Assert.Equal(["d.json#0", null, "d.json#2"], results.Select(s => s?.Origin));
+    }
+
+    [Fact]
     public void ManyWorkers_KeepInputOrder_AndDeliverTheRightImage()
     {
         using var dir = Fixture.Temp();

@@ -78,6 +78,21 @@ public sealed class RecipeTests
         Assert.Contains("release_memory", e.Message);
     }
 
+    [Fact]
+    public void Distributed_DefaultsToAutoWithDdpBuckets_AndRefusesUnknownBackends()
+    {
+        var r = RecipeLoader.Load(null, []);
+        Assert.Equal(MultiLora.Distributed.DistributedBackend.Auto, r.Distributed.ParsedBackend);
+        Assert.Equal(25L * 1024 * 1024, r.Distributed.BucketBytes());
+        Assert.Equal(TimeSpan.FromSeconds(30), r.Distributed.WatchdogOptions().HeartbeatTimeout);
+        var set = RecipeLoader.Load(null, ["distributed.backend=mpi", "distributed.heartbeat_timeout_s=5"]);
+        Assert.Equal(MultiLora.Distributed.DistributedBackend.Mpi, set.Distributed.ParsedBackend);
+        Assert.Equal(TimeSpan.FromSeconds(5), set.Distributed.WatchdogOptions().HeartbeatTimeout);
+        var e = Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["distributed.backend=gloo"]));
+        Assert.EndsWith("distributed.backend 'gloo' is not one of auto|mpi|nccl|none", e.Message);
+        Assert.Contains("distributed.bucket_mb", Assert.Throws<InvalidDataException>(() => RecipeLoader.Load(null, ["distributed.bucket_mb=0"])).Message);
+    }
+
     [Theory]
     [InlineData("lora", "bfloat16", null, "float32")]       // peft's autocast_adapter_dtype
     [InlineData("qlora", "float16", null, "float32")]

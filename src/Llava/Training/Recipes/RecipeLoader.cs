@@ -84,6 +84,11 @@ public static class RecipeLoader
             "model.builtin is set together with model.path or model.vision/language: give one model");
         Require(r.Optim.VisionLr is null || r.Optim.VisionLr > 0, $"optim.vision_lr must be positive, got {r.Optim.VisionLr}");
         Require(r.Optim.VisionLr is null || r.UnfreezeVisionTower, "optim.vision_lr is set but unfreeze_vision_tower is false (the tower would stay frozen)");
+        Require(MultiLora.Distributed.DistributedBackends.TryParse(r.Distributed.Backend, out _),
+            $"distributed.backend '{r.Distributed.Backend}' is not one of {MultiLora.Distributed.DistributedBackends.Choices}");
+        Require(r.Distributed.HeartbeatTimeoutS > 0, $"distributed.heartbeat_timeout_s must be positive, got {r.Distributed.HeartbeatTimeoutS}");
+        Require(r.Distributed.CollectiveTimeoutS > 0, $"distributed.collective_timeout_s must be positive, got {r.Distributed.CollectiveTimeoutS}");
+        Require(r.Distributed.BucketMb > 0, $"distributed.bucket_mb must be positive, got {r.Distributed.BucketMb}");
         var dtype = DType(r.Dtype, "dtype", origin);
         if (r.TrainableDtype is { } explicitTrainable)
         {

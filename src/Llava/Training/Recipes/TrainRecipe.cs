@@ -90,7 +90,10 @@ public sealed class TrainRecipe
     /// rate; LoRA's are about 5% of a TinyLlama-shaped model's matmul work). No effect under dtype float32.
     /// </summary>
     public bool Autocast { get; set; }
+    /// <summary>cpu | cuda | auto; under a launcher each rank takes cuda:LOCAL_RANK when this says cuda.</summary>
     public string Device { get; set; } = "cpu";
+    /// <summary>Data-parallel training over the ranks a launcher started (mpirun, srun, torchrun); see docs/distributed.md.</summary>
+    public DistributedSection Distributed { get; set; } = new();
     public string OutputDir { get; set; } = "runs/train";
 
     public TrainMethod ParsedMethod => Method.ToLowerInvariant() switch
@@ -122,6 +125,29 @@ public sealed class TrainRecipe
         ?? (EffectiveMethod == TrainMethod.Full || !IsHalf(Dtype) ? Dtype : "float32");
 
     static bool IsHalf(string dtype) => dtype.Trim().ToLowerInvariant() is "bfloat16" or "bf16" or "float16" or "fp16" or "half";
+}
+
+public sealed class DistributedSection
+{
+    /// <summary>auto (none for one process, nccl for CUDA where libnccl loads, else mpi) | mpi | nccl | none.</summary>
+    public string Backend { get; set; } = "auto";
+    /// <summary>Seconds without a heartbeat after which a rank counts as lost and every other rank stops.</summary>
+    public double HeartbeatTimeoutS { get; set; } = 30;
+    /// <summary>Seconds one collective may wait (a rank alive but stuck) before the run stops, naming the late ranks.</summary>
+    public double CollectiveTimeoutS { get; set; } = 1800;
+    /// <summary>Gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb).</summary>
+    public double BucketMb { get; set; } = 25;
+
+    public MultiLora.Distributed.DistributedBackend ParsedBackend => MultiLora.Distributed.DistributedBackends.Parse(Backend);
+
+    // methods, not properties: the recipe is written back to OUTPUT/recipe.yaml property by property
+    public MultiLora.Distributed.Watchdog.WatchdogOptions WatchdogOptions() => MultiLora.Distributed.Watchdog.WatchdogOptions.Default with
+    {
+        HeartbeatTimeout = TimeSpan.FromSeconds(HeartbeatTimeoutS),
+        CollectiveTimeout = TimeSpan.FromSeconds(CollectiveTimeoutS),
+    };
+
+    public long BucketBytes() => (long)(BucketMb * 1024 * 1024);
 }
 
 public sealed class ModelSection
