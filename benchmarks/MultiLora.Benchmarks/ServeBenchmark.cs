@@ -67,11 +67,19 @@ static class ServeBenchmark
                                   $"{seconds} s per level, {maxTokens} tokens per reply; {Environment.ProcessorCount} cores, {threads} libtorch thread(s)");
                 RunLevel(http, 2, 5, maxTokens, images);   // warm-up: first calls into libtorch, JIT
                 var results = new List<LevelResult>();
+                var stats = host.Scheduler.Stats;
                 foreach (var level in levels)
                 {
+                    var (prefills, prefill, decode, steps) = (stats.Prefills, stats.PrefillTime, stats.DecodeTime, stats.Steps);
                     var r = RunLevel(http, level, seconds, maxTokens, images);
                     results.Add(r);
                     Console.WriteLine(r.Line(results[0].TokensPerSecond));
+                    // where the scheduler's time went at this level: the prompts (one row each) against the batched decode steps
+                    long n = stats.Prefills - prefills, k = stats.Steps - steps;
+                    var p = stats.PrefillTime - prefill;
+                    var d = stats.DecodeTime - decode;
+                    Console.WriteLine($"    scheduler: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each), " +
+                                      $"{k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step)");
                 }
                 Console.WriteLine($"peak batch {host.Scheduler.Stats.PeakBatch}, peak adapters in one step {host.Scheduler.Stats.PeakAdaptersInStep}, decode steps {host.Scheduler.Stats.Steps}");
                 Write(results, fast, seconds, maxTokens, maxBatch, threads);
