@@ -9,35 +9,17 @@ namespace MultiLora.Serve.Tests;
 public sealed class EndpointEvalTests
 {
     /// <summary>Small POPE and MMBench files in their official formats (one POPE image missing: a failed sample in both runs).</summary>
-    static void WriteData(string root)
-    {
-        Directory.CreateDirectory(Path.Combine(root, "pope", "val2014"));
-        File.Copy(Fixture.Path("image.png"), Path.Combine(root, "pope", "val2014", "square.png"));
-        // LLaVA's layout: the combined question file, and POPE's label file in pope/coco.
-        Directory.CreateDirectory(Path.Combine(root, "pope", "coco"));
-        File.WriteAllLines(Path.Combine(root, "pope", "coco", "coco_pope_random.json"),
-        [
-            """{"question_id": 1, "image": "square.png", "text": "Is there a square in the image?", "label": "yes"}""",
-            """{"question_id": 2, "image": "square.png", "text": "Is there a dog in the image?", "label": "no"}""",
-            """{"question_id": 3, "image": "square.png", "text": "Is the square red?", "label": "yes"}""",
-            """{"question_id": 4, "image": "missing.png", "text": "Is there a cat in the image?", "label": "no"}""",
-        ]);
-        File.WriteAllLines(Path.Combine(root, "pope", "llava_pope_test.jsonl"),
-        [
-            """{"question_id": 1, "image": "square.png", "text": "Is there a square in the image?", "category": "random"}""",
-            """{"question_id": 2, "image": "square.png", "text": "Is there a dog in the image?", "category": "random"}""",
-            """{"question_id": 3, "image": "square.png", "text": "Is the square red?", "category": "random"}""",
-            """{"question_id": 4, "image": "missing.png", "text": "Is there a cat in the image?", "category": "random"}""",
-        ]);
-        string image = Convert.ToBase64String(File.ReadAllBytes(Fixture.Path("image.png")));
-        Directory.CreateDirectory(Path.Combine(root, "mmbench"));
-        File.WriteAllLines(Path.Combine(root, "mmbench", "mmbench_dev_20230712.tsv"),
-        [
-            "index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\timage",
-            $"0\tWhat color is the square?\tnan\tred\tblue\tgreen\tnan\tA\tcolor\t{image}",
-            $"1\tWhat shape is shown?\tA picture.\tcircle\tsquare\tnan\tnan\tB\tshape\t{image}",
-        ]);
-    }
+    static void WriteData(string root) => EvalTaskData.Write(root,
+    [
+        new(1, "square.png", "Is there a square in the image?", "yes"),
+        new(2, "square.png", "Is there a dog in the image?", "no"),
+        new(3, "square.png", "Is the square red?", "yes"),
+        new(4, "missing.png", "Is there a cat in the image?", "no"),
+    ],
+    [
+        new("What color is the square?", "nan", "red", "blue", "green", "nan", "A", "color"),
+        new("What shape is shown?", "A picture.", "circle", "square", "nan", "nan", "B", "shape"),
+    ]);
 
     [Theory]
     [InlineData(null)]
