@@ -17,15 +17,6 @@ public static class HostRead
     /// <summary>Reads made so far on the calling thread (a training loop's own, whatever else the process runs).</summary>
     public static long ThreadCount => _threadCount;
 
-    /// <summary>The values of a float tensor of any shape, as float32, in one transfer.</summary>
-    public static float[] Floats(Tensor t)
-    {
-        Interlocked.Increment(ref _count);
-        _threadCount++;
-        using var scope = NewDisposeScope();
-        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-    }
-
     /// <summary>The values of a float tensor of any shape, as float64, in one transfer.</summary>
     public static double[] Doubles(Tensor t)
     {
@@ -33,14 +24,5 @@ public static class HostRead
         _threadCount++;
         using var scope = NewDisposeScope();
         return t.detach().to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
-    }
-
-    /// <summary>The values of an integer tensor, as int64, in one transfer.</summary>
-    public static long[] Longs(Tensor t)
-    {
-        Interlocked.Increment(ref _count);
-        _threadCount++;
-        using var scope = NewDisposeScope();
-        return t.detach().to(ScalarType.Int64).cpu().contiguous().data<long>().ToArray();
     }
 }
