@@ -19,6 +19,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>
     ["tokenizer"] = MultiLora.Benchmarks.TokenizerBenchmark.Run,
     ["registry"] = MultiLora.Benchmarks.RegistryBenchmark.Run,
     ["serve"] = MultiLora.Benchmarks.ServeBenchmark.Run,
+    ["serve-step"] = MultiLora.Benchmarks.ServeStepBenchmark.Run,
 };
 if (args.Length > 0 && benchmarks.TryGetValue(args[0], out var run))
 {

@@ -184,7 +184,7 @@ static class ServeBenchmark
     }
 
     /// <summary>A LoRA adapter (r 8, alpha 16, every language-model linear) with random A and B, saved as peft does.</summary>
-    static string RandomAdapter(string modelDir, string dir, int seed)
+    internal static string RandomAdapter(string modelDir, string dir, int seed)
     {
         using var scope = NewDisposeScope();
         using var model = LlavaLoader.Load(modelDir, new LoadOptions());

@@ -16,10 +16,12 @@ public interface IKvCache
     (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v);
 
     /// <summary>
-    /// Attention over what <see cref="Append"/> returned, when the cache computes it itself (a batch whose rows each
-    /// attend over their own span, one at a time, as each would alone); null: plain attention with the step's mask.
+    /// Attention for a one-token step over what <see cref="Append"/> returned, when the cache computes it itself (a
+    /// batch whose rows each attend over their own span, one at a time, as each would alone); null: plain attention
+    /// with the step's mask.
     /// </summary>
-    /// <param name="q">[B, H, T, D]</param>
-    /// <param name="keys">[B, H, S, D] (key/value heads already repeated for grouped-query attention)</param>
+    /// <param name="q">[B, KVH, G, D]: each key/value head's G query heads as its query axis (grouped-query attention)</param>
+    /// <param name="keys">[B, KVH, S, D]</param>
+    /// <returns>[B, KVH, G, D]</returns>
     Tensor? Attend(Tensor q, Tensor keys, Tensor values) => null;
 }

@@ -41,25 +41,27 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
         long s = k.shape[2];
 
         Tensor attn;
-        if (mask is null && t == 1 && _heads != _kvHeads && cache is null or KvCache)
+        if (t == 1)
         {
-            // decoding one token without a mask: each key/value head's query group attends to the same keys, so the
-            // group becomes the query axis of that head ([B, KVH, G, D]) and the cache is read as it is, instead of
-            // expanding all S cached positions G-fold every token (a cache that attends itself takes the general path)
+            // decoding one token: each key/value head's query group attends to the same keys, so the group becomes the
+            // query axis of that head ([B, KVH, G, D]) and the cache is read as it is, instead of expanding all S cached
+            // positions G-fold every token (a mask [B, 1, 1, S] broadcasts over heads and group alike)
             var grouped = q.reshape(b, _kvHeads, _heads / _kvHeads, _headDim);
-            attn = nn.functional.scaled_dot_product_attention(grouped, k, v).reshape(b, _heads, 1, _headDim);
+            attn = (cache?.Attend(grouped, k, v)
+                ?? (mask is null
+                    ? nn.functional.scaled_dot_product_attention(grouped, k, v)
+                    : nn.functional.scaled_dot_product_attention(grouped, k, v, attn_mask: mask))).reshape(b, _heads, 1, _headDim);
         }
         else
         {
-            if (mask is null && t > 1 && s != t)
+            if (mask is null && s != t)
                 throw new InvalidOperationException($"attention over {s} keys for {t} queries needs an explicit mask (plain causal attention assumes no cached prefix)");
             k = RepeatKv(k); v = RepeatKv(v);                                      // [B, H, S, D] (no copy when heads == kv heads)
             // no mask: SDPA's causal flag (top-left aligned, so only without a cached prefix), which lets it pick the
             // flash / memory-efficient kernels
-            attn = cache?.Attend(q, k, v)
-                ?? (mask is null
-                    ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
-                    : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask));
+            attn = mask is null
+                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
+                : nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask);
         }
         var merged = attn.transpose(1, 2).reshape(b, t, _heads * _headDim);       // [B, T, H*D]
         return o_proj.call(merged).MoveToOuterDisposeScope();

@@ -72,6 +72,9 @@ public sealed partial class ShutdownTests
             Assert.Contains("\"finish_reason\":\"length\"", rest);
             Assert.Contains("\"completion_tokens\":40", rest);
             Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "the server did not exit");
+            // the timed overload can return before the redirected output's last lines reach the handlers (as .NET's
+            // docs warn); the untimed one waits for both streams' end, so "stopped" is in `output` if it was printed
+            process.WaitForExit();
             Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {string.Join("\n", output)}");
             Assert.Contains(output, l => l.Contains("stopped", StringComparison.Ordinal));
         }

@@ -78,7 +78,11 @@ public sealed class BatchKvCache : IKvCache, IDisposable
         return (keys.narrow(2, 0, _columns + 1), values.narrow(2, 0, _columns + 1));
     }
 
-    /// <summary>Per-row attention for the step in progress (after <see cref="Append"/>), or null when <see cref="PerRow"/> is off.</summary>
+    /// <summary>
+    /// Per-row attention for the step in progress (after <see cref="Append"/>), or null when <see cref="PerRow"/> is off:
+    /// q [B, KVH, G, D] (grouped query heads) over keys [B, KVH, S, D], each row over its own span only, the call a
+    /// one-row cache makes for it (see LlamaAttention); returns [B, KVH, G, D].
+    /// </summary>
     public Tensor? Attend(Tensor q, Tensor keys, Tensor values)
     {
         if (!PerRow) return null;

@@ -56,11 +56,18 @@ public sealed class SavedModules(LlavaSession session) : IDisposable
     public void Install(string? adapter)
     {
         if (_installed == adapter) return;
+        var previous = _installed is null ? null : _byAdapter.GetValueOrDefault(_installed);
+        var next = adapter is null ? null : _byAdapter.GetValueOrDefault(adapter);
+        // adapters without saved modules (the usual LoRA) change nothing here: no walk over the model's state dict,
+        // which would cost an image request a millisecond of the batch's time
+        if (previous is null && next is null)
+        {
+            _installed = adapter;
+            return;
+        }
         var parameters = Parameters();
         using (no_grad())
         {
-            var previous = _installed is null ? null : _byAdapter.GetValueOrDefault(_installed);
-            var next = adapter is null ? null : _byAdapter.GetValueOrDefault(adapter);
             foreach (var key in previous?.Keys ?? Enumerable.Empty<string>())
                 if (next is null || !next.ContainsKey(key)) parameters[key].copy_(_base[key]);
             foreach (var (key, value) in next ?? [])
