@@ -71,6 +71,7 @@ static class ServeBenchmark
                 foreach (var level in levels)
                 {
                     var (prefills, prefill, decode, steps) = (stats.Prefills, stats.PrefillTime, stats.DecodeTime, stats.Steps);
+                    var (forward, cache) = (stats.ForwardTime, stats.CacheTime);
                     var r = RunLevel(http, level, seconds, maxTokens, images);
                     results.Add(r);
                     Console.WriteLine(r.Line(results[0].TokensPerSecond));
@@ -79,7 +80,8 @@ static class ServeBenchmark
                     var p = stats.PrefillTime - prefill;
                     var d = stats.DecodeTime - decode;
                     Console.WriteLine($"    scheduler: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each), " +
-                                      $"{k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step)");
+                                      $"{k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step): " +
+                                      $"forward {(stats.ForwardTime - forward).TotalSeconds:0.0} s, cache rebuilds {(stats.CacheTime - cache).TotalSeconds:0.0} s, the rest {(d - (stats.ForwardTime - forward) - (stats.CacheTime - cache)).TotalSeconds:0.0} s");
                 }
                 Console.WriteLine($"peak batch {host.Scheduler.Stats.PeakBatch}, peak adapters in one step {host.Scheduler.Stats.PeakAdaptersInStep}, decode steps {host.Scheduler.Stats.Steps}");
                 Write(results, fast, seconds, maxTokens, maxBatch, threads);

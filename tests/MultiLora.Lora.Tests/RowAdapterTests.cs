@@ -73,6 +73,63 @@ public sealed class RowAdapterTests : TorchTest
         Assert.True(y.narrow(0, 0, 1).allclose(Alone(lora, null, x.narrow(0, 0, 1)), rtol: 1e-6, atol: 1e-6));
     }
 
+    /// <summary>Three adapters of one rank and scaling on a layer large enough for the gathered path (see LoraLinear.GatheredForward).</summary>
+    static LoraLinear ThreeAdaptersOfOneRank()
+    {
+        var lora = new LoraLinear(Linear(64, 64, hasBias: false));   // r x 64 = 512 multiply-adds per row: past the naive kernel
+        foreach (var name in new[] { "a", "b", "c" }) lora.AddAdapter(name, r: 8, alpha: 16);
+        using (no_grad())
+            foreach (var name in new[] { "a", "b", "c" })
+                lora.LoraB(name).weight.normal_(0, 1);
+        lora.eval();
+        return lora;
+    }
+
+    [Fact]
+    public void MixedRowsOfOneRank_GatherTheirAdapters_BitForBitAsEachRowAlone()
+    {
+        using var scope = NewDisposeScope();
+        using var lora = ThreeAdaptersOfOneRank();
+        using var _ = no_grad();
+        var x = randn(7, 1, 64);
+        string?[] perRow = ["a", null, "c", "b", "elsewhere", "a", "c"];
+        using var rows = new RowAdapters(perRow, CPU, computePerRow: true);
+        lora.SetRowAdapters(rows);
+        var batched = lora.forward(x);
+        lora.SetRowAdapters(null);
+        for (int r = 0; r < perRow.Length; r++)
+        {
+            string? own = perRow[r] == "elsewhere" ? null : perRow[r];
+            Assert.True(TensorAssert.Identical(Alone(lora, own, x.narrow(0, r, 1)), batched.narrow(0, r, 1)), $"row {r} ({perRow[r] ?? "base"})");
+        }
+        // the adapters differ: a row given another adapter's output would fail above
+        Assert.False(TensorAssert.Identical(Alone(lora, "a", x.narrow(0, 2, 1)), batched.narrow(0, 2, 1)));
+    }
+
+    [Fact]
+    public void GatheredAdapters_FollowAnAdapterRemovedBetweenBatches()
+    {
+        using var scope = NewDisposeScope();
+        using var lora = ThreeAdaptersOfOneRank();
+        using var _ = no_grad();
+        var x = randn(3, 1, 64);
+        using (var rows = new RowAdapters(["a", "b", "c"], CPU, computePerRow: true))
+        {
+            lora.SetRowAdapters(rows);
+            lora.forward(x);   // builds the stack of a, b, c
+            lora.SetRowAdapters(null);
+        }
+        lora.RemoveAdapter("b");
+        using (var rows = new RowAdapters(["a", "b", "c"], CPU, computePerRow: true))
+        {
+            lora.SetRowAdapters(rows);
+            var y = lora.forward(x);
+            lora.SetRowAdapters(null);
+            Assert.True(TensorAssert.Identical(Alone(lora, null, x.narrow(0, 1, 1)), y.narrow(0, 1, 1)));   // b is gone: the base
+            Assert.True(TensorAssert.Identical(Alone(lora, "c", x.narrow(0, 2, 1)), y.narrow(0, 2, 1)));    // c moved up the stack
+        }
+    }
+
     [Fact]
     public void RemovedAdapter_IsGone_AndTheModuleRunsTheBase()
     {

@@ -25,6 +25,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     readonly Dictionary<string, (double Scaling, double Dropout)> _settings = new(StringComparer.Ordinal);
     readonly HashSet<string> _merged = new(StringComparer.Ordinal);
     RowAdapters? _rowAdapters;
+    AdapterStack? _stack;   // the adapters stacked for mixed batches; rebuilt after any adapter change
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
@@ -70,6 +71,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         lora_B.Add(name, b);
         _settings[name] = (useRsLora ? alpha / Math.Sqrt(r) : alpha / r, dropout);
         ActiveAdapter = name;
+        DropStack();
     }
 
     public void AddAdapter(LoraConfig cfg) => AddAdapter(cfg.AdapterName, cfg.R, cfg.Alpha, cfg.Dropout, cfg.UseRsLora);
@@ -80,6 +82,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         Settings(name);
         lora_A[name].to(dtype);
         lora_B[name].to(dtype);
+        DropStack();
     }
 
     /// <summary>Makes <paramref name="name"/> the active adapter; null runs the base alone.</summary>
@@ -102,6 +105,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         lora_A.Remove(name);
         lora_B.Remove(name);
         _settings.Remove(name);
+        DropStack();
         if (ActiveAdapter == name) ActiveAdapter = null;
     }
 
@@ -176,6 +180,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         base_layer.to(device, dtype, non_blocking);
         lora_A.to(device, non_blocking);
         lora_B.to(device, non_blocking);
+        DropStack();
         return this;
     }
 
@@ -212,6 +217,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         bool perRow = rows.PerRow && input.shape[0] > 1;
         var result = perRow ? BaseRowwise(input) : base_layer.call(input);
         bool whole = rows.Groups.Count == 1;
+        if (!whole && Stack(rows, input) is { } stack) return GatheredForward(input, rows, result, stack);
         using var scope = NewDisposeScope();
         foreach (var (name, index) in rows.Groups)
         {
@@ -235,6 +241,68 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         return result;
     }
 
+    /// <summary>
+    /// A batch mixing adapters in one pass, as punica/S-LoRA gather them: every row takes its own adapter's A and B
+    /// out of a stack (zeros where it has none) and one batched product per factor computes all rows, instead of a
+    /// gather, two products and a scatter per adapter; ten adapters then cost what two do. Each batch entry is the
+    /// single-row product the row alone computes (see <see cref="RowwiseLinear"/>), and a row without an adapter adds
+    /// scaling x 0, which leaves its base output as it is.
+    /// </summary>
+    Tensor GatheredForward(Tensor input, RowAdapters rows, Tensor result, AdapterStack stack)
+    {
+        using var scope = NewDisposeScope();
+        var index = rows.StackIndex(stack.Names);
+        var a = stack.A.index_select(0, index);                          // [B, r, in]
+        var b = stack.B.index_select(0, index);                          // [B, out, r]
+        var x = input.dtype == a.dtype ? input : input.to(a.dtype);      // [B, T, in]
+        var lora = bmm(bmm(x, a.transpose(1, 2)), b.transpose(1, 2));    // [B, T, out]
+        var sum = result.PlusScaled(lora, stack.Scaling);
+        if (sum.dtype != result.dtype) sum = sum.to(result.dtype);
+        result.Dispose();
+        return sum.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// This layer's adapters stacked for <see cref="GatheredForward"/>, or null where the batch needs the per-adapter
+    /// path: adapters of different ranks or scalings (a stack pads nothing: a padded product would round differently),
+    /// or products so small that libtorch's batched kernel switches to its naive loop (see <see cref="RowwiseLinear"/>).
+    /// </summary>
+    AdapterStack? Stack(RowAdapters rows, Tensor input)
+    {
+        if (_settings.Count == 0 || !rows.Adapters.Any(a => a is not null && _settings.ContainsKey(a))) return null;
+        if (_stack is null)
+        {
+            var names = _settings.Keys.Order(StringComparer.Ordinal).ToList();
+            var ranks = names.Select(n => lora_A[n].weight!.shape[0]).Distinct().ToList();
+            var scalings = names.Select(n => _settings[n].Scaling).Distinct().ToList();
+            var dtypes = names.Select(n => lora_A[n].weight!.dtype).Concat(names.Select(n => lora_B[n].weight!.dtype)).Distinct().ToList();
+            if (ranks.Count != 1 || scalings.Count != 1 || dtypes.Count != 1) return null;
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var first = lora_A[names[0]].weight!;
+            var a = stack(names.Select(n => lora_A[n].weight!.detach()).Prepend(zeros_like(first)).ToList());               // [n + 1, r, in]
+            var b = stack(names.Select(n => lora_B[n].weight!.detach()).Prepend(zeros_like(lora_B[names[0]].weight!)).ToList());   // [n + 1, out, r]
+            _stack = new AdapterStack(names, a.DetachFromDisposeScope(), b.DetachFromDisposeScope(), scalings[0]);
+        }
+        long t = input.shape[1], r = _stack.A.shape[1];
+        return t * InFeatures * r < RowwiseLinear.NaiveKernelBelow || t * r * OutFeatures < RowwiseLinear.NaiveKernelBelow ? null : _stack;
+    }
+
+    void DropStack()
+    {
+        _stack?.Dispose();
+        _stack = null;
+    }
+
+    sealed record AdapterStack(IReadOnlyList<string> Names, Tensor A, Tensor B, double Scaling) : IDisposable
+    {
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+        }
+    }
+
     /// <summary>The base layer's output with each row computed as if alone (its forward, row by row, in one call).</summary>
     Tensor BaseRowwise(Tensor input)
     {
@@ -253,5 +321,11 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             default:
                 throw new InvalidOperationException($"no per-row computation for a {base_layer.GetType().Name} base layer");
         }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) DropStack();
+        base.Dispose(disposing);
     }
 }

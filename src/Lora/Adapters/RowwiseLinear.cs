@@ -15,7 +15,7 @@ namespace MultiLora.Lora.Adapters;
 public static class RowwiseLinear
 {
     /// <summary>libtorch's bmm switches to its naive kernel below this many multiply-adds per batch entry.</summary>
-    const long NaiveKernelBelow = 400;
+    internal const long NaiveKernelBelow = 400;
 
     /// <param name="x">[B, T, in]</param>
     /// <param name="weight">[out, in]</param>

@@ -292,7 +292,9 @@ public sealed class BatchScheduler : IDisposable
             }
             if (joining.Count > 0)
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _cache.Join(joining.Select(j => j.Cache).ToList());
+                Stats.CacheRebuilt(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 _rows.AddRange(joining.Select(j => j.Row));
                 _metrics.Running.Set(_rows.Count);
             }
@@ -352,6 +354,7 @@ public sealed class BatchScheduler : IDisposable
         using var routing = new RowAdapters(perRow, device, computePerRow: _options.BatchInvariant);
         LoraInjector.SetRowAdapters(_loraModules, routing);
         Tensor logits;
+        var forwardStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         try { logits = _session.Model.ForwardTokens(ids, positions, mask, _cache); }
         finally { LoraInjector.SetRowAdapters(_loraModules, null); }
         _cache.EndStep();
@@ -360,6 +363,7 @@ public sealed class BatchScheduler : IDisposable
 
         var last = logits.select(1, -1);                                       // [B, vocab]
         long[]? greedy = _rows.Any(r => r.Sampler is null) ? last.argmax(-1).cpu().data<long>().ToArray() : null;
+        Stats.Forwarded(System.Diagnostics.Stopwatch.GetElapsedTime(forwardStarted));
         var keep = new List<int>(b);
         for (int r = 0; r < b; r++)
         {
@@ -393,7 +397,9 @@ public sealed class BatchScheduler : IDisposable
     void Shrink(List<int> keep)
     {
         if (keep.Count == _rows.Count) return;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _cache.Keep(keep);
+        Stats.CacheRebuilt(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         var kept = keep.Select(i => _rows[i]).ToList();
         _rows.Clear();
         _rows.AddRange(kept);

@@ -47,6 +47,14 @@ public sealed class SchedulerStats
 
     internal void Decoded(TimeSpan took) => Interlocked.Add(ref _decodeTicks, took.Ticks);
 
+    long _forwardTicks, _cacheTicks;
+    /// <summary>Of the decode steps' time: the model's forward with the greedy picks read back, and the batch cache's rebuilds as rows join and leave.</summary>
+    public TimeSpan ForwardTime => TimeSpan.FromTicks(Interlocked.Read(ref _forwardTicks));
+    public TimeSpan CacheTime => TimeSpan.FromTicks(Interlocked.Read(ref _cacheTicks));
+
+    internal void Forwarded(TimeSpan took) => Interlocked.Add(ref _forwardTicks, took.Ticks);
+    internal void CacheRebuilt(TimeSpan took) => Interlocked.Add(ref _cacheTicks, took.Ticks);
+
     internal void Step(int rows, int adapters)
     {
         Interlocked.Increment(ref _steps);
