@@ -75,13 +75,14 @@ static class ServeBenchmark
                     var r = RunLevel(http, level, seconds, maxTokens, images);
                     results.Add(r);
                     Console.WriteLine(r.Line(results[0].TokensPerSecond));
+                    Console.WriteLine($"    process: {Environment.WorkingSet / (1 << 20)} MiB resident, {GC.GetTotalMemory(false) / (1 << 20)} MiB managed, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections");
                     // where the scheduler's time went at this level: the prompts (one row each) against the batched decode steps
                     long n = stats.Prefills - prefills, k = stats.Steps - steps;
                     var p = stats.PrefillTime - prefill;
                     var d = stats.DecodeTime - decode;
                     Console.WriteLine($"    scheduler: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each), " +
                                       $"{k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step): " +
-                                      $"forward {(stats.ForwardTime - forward).TotalSeconds:0.0} s, cache rebuilds {(stats.CacheTime - cache).TotalSeconds:0.0} s, the rest {(d - (stats.ForwardTime - forward) - (stats.CacheTime - cache)).TotalSeconds:0.0} s");
+                                      $"forward {(stats.ForwardTime - forward).TotalSeconds:0.0} s, cache rebuilds as rows leave {(stats.CacheTime - cache).TotalSeconds:0.0} s, the rest {(d - (stats.ForwardTime - forward) - (stats.CacheTime - cache)).TotalSeconds:0.0} s");
                 }
                 Console.WriteLine($"peak batch {host.Scheduler.Stats.PeakBatch}, peak adapters in one step {host.Scheduler.Stats.PeakAdaptersInStep}, decode steps {host.Scheduler.Stats.Steps}");
                 Write(results, fast, seconds, maxTokens, maxBatch, threads);

@@ -292,9 +292,7 @@ public sealed class BatchScheduler : IDisposable
             }
             if (joining.Count > 0)
             {
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _cache.Join(joining.Select(j => j.Cache).ToList());
-                Stats.CacheRebuilt(System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 _rows.AddRange(joining.Select(j => j.Row));
                 _metrics.Running.Set(_rows.Count);
             }

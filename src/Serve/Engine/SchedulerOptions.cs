@@ -48,7 +48,7 @@ public sealed class SchedulerStats
     internal void Decoded(TimeSpan took) => Interlocked.Add(ref _decodeTicks, took.Ticks);
 
     long _forwardTicks, _cacheTicks;
-    /// <summary>Of the decode steps' time: the model's forward with the greedy picks read back, and the batch cache's rebuilds as rows join and leave.</summary>
+    /// <summary>Of the decode steps' time: the model's forward with the greedy picks read back, and the batch cache's rebuilds as rows leave (joins count with admission, outside the steps).</summary>
     public TimeSpan ForwardTime => TimeSpan.FromTicks(Interlocked.Read(ref _forwardTicks));
     public TimeSpan CacheTime => TimeSpan.FromTicks(Interlocked.Read(ref _cacheTicks));
 
