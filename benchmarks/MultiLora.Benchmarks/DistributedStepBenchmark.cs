@@ -31,10 +31,7 @@ public static class DistributedStepBenchmark
         string root = Directory.CreateTempSubdirectory("multilora-dp-bench-").FullName;
         try
         {
-            string data = Path.Combine(root, "data");
-            SyntheticDatasetGenerator.Generate(data, new SynthOptions { Resolution = 32, Train = 400, Eval = 10 });
-            var preset = new TinyLlavaPreset(TextHidden: hidden, TextLayers: layers, TextHeads: hidden / 64, TextKvHeads: hidden / 128, TextIntermediate: hidden * 11 / 4);
-            string model = BuiltInModel.Write(Path.Combine(root, "base"), preset, seed: 0);
+            var (data, model, _) = SyntheticWorkspace.Write(root, hidden, layers, trainRecords: 400);
             string self = System.Reflection.Assembly.GetEntryAssembly()!.Location;
             var rows = new List<object>();
             Console.WriteLine($"model: built-in LLaVA, decoder {layers} x {hidden}; global batch {2 * batch}; {steps} steps, the first 3 not timed");

@@ -38,10 +38,7 @@ static class TrainBenchmark
         var root = Directory.CreateTempSubdirectory("multilora-train-bench-").FullName;
         try
         {
-            string data = Path.Combine(root, "data");
-            SyntheticDatasetGenerator.Generate(data, new SynthOptions { Resolution = 32, Train = 500, Eval = 10 });
-            var preset = new TinyLlavaPreset(TextHidden: hidden, TextLayers: layers, TextHeads: hidden / 64, TextKvHeads: hidden / 128, TextIntermediate: hidden * 11 / 4);
-            string model = BuiltInModel.Write(Path.Combine(root, "base"), preset, seed: 0);
+            var (data, model, preset) = SyntheticWorkspace.Write(root, hidden, layers, trainRecords: 500);
             Console.WriteLine($"model: {layers} decoder layers x {hidden} (intermediate {preset.TextIntermediate}), batch {batch}, {steps} steps per method");
 
             var rows = new List<(string Method, double Samples, double Tokens, long Peak, long RssEarly, long RssLast, long Trainable)>();

@@ -26,6 +26,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     readonly HashSet<string> _merged = new(StringComparer.Ordinal);
     RowAdapters? _rowAdapters;
     AdapterStack? _stack;   // the adapters stacked for mixed batches; rebuilt after any adapter change
+    bool _unstackable;      // this layer's adapters differ in rank, scaling or dtype (decided once per adapter set)
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
@@ -270,19 +271,20 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     AdapterStack? Stack(RowAdapters rows, Tensor input)
     {
         if (_settings.Count == 0 || !rows.Adapters.Any(a => a is not null && _settings.ContainsKey(a))) return null;
+        if (_unstackable) return null;
         if (_stack is null)
         {
             var names = _settings.Keys.Order(StringComparer.Ordinal).ToList();
-            var ranks = names.Select(n => lora_A[n].weight!.shape[0]).Distinct().ToList();
-            var scalings = names.Select(n => _settings[n].Scaling).Distinct().ToList();
-            var dtypes = names.Select(n => lora_A[n].weight!.dtype).Concat(names.Select(n => lora_B[n].weight!.dtype)).Distinct().ToList();
-            if (ranks.Count != 1 || scalings.Count != 1 || dtypes.Count != 1) return null;
+            var firstA = lora_A[names[0]].weight!;
+            var firstB = lora_B[names[0]].weight!;
+            _unstackable = names.Any(n => lora_A[n].weight!.shape[0] != firstA.shape[0] || _settings[n].Scaling != _settings[names[0]].Scaling
+                || lora_A[n].weight!.dtype != firstA.dtype || lora_B[n].weight!.dtype != firstA.dtype);
+            if (_unstackable) return null;
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var first = lora_A[names[0]].weight!;
-            var a = stack(names.Select(n => lora_A[n].weight!.detach()).Prepend(zeros_like(first)).ToList());               // [n + 1, r, in]
-            var b = stack(names.Select(n => lora_B[n].weight!.detach()).Prepend(zeros_like(lora_B[names[0]].weight!)).ToList());   // [n + 1, out, r]
-            _stack = new AdapterStack(names, a.DetachFromDisposeScope(), b.DetachFromDisposeScope(), scalings[0]);
+            var a = stack(names.Select(n => lora_A[n].weight!.detach()).Prepend(zeros_like(firstA)).ToList());   // [n + 1, r, in]
+            var b = stack(names.Select(n => lora_B[n].weight!.detach()).Prepend(zeros_like(firstB)).ToList());   // [n + 1, out, r]
+            _stack = new AdapterStack(names, a.DetachFromDisposeScope(), b.DetachFromDisposeScope(), _settings[names[0]].Scaling);
         }
         long t = input.shape[1], r = _stack.A.shape[1];
         return t * InFeatures * r < RowwiseLinear.NaiveKernelBelow || t * r * OutFeatures < RowwiseLinear.NaiveKernelBelow ? null : _stack;
@@ -292,6 +294,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     {
         _stack?.Dispose();
         _stack = null;
+        _unstackable = false;
     }
 
     sealed record AdapterStack(IReadOnlyList<string> Names, Tensor A, Tensor B, double Scaling) : IDisposable
