@@ -71,18 +71,19 @@ static class ServeBenchmark
                 foreach (var level in levels)
                 {
                     var (prefills, prefill, decode, steps) = (stats.Prefills, stats.PrefillTime, stats.DecodeTime, stats.Steps);
-                    var (forward, cache) = (stats.ForwardTime, stats.CacheTime);
+                    var forward = stats.ForwardTime;
                     var r = RunLevel(http, level, seconds, maxTokens, images);
                     results.Add(r);
                     Console.WriteLine(r.Line(results[0].TokensPerSecond));
                     Console.WriteLine($"    process: {Environment.WorkingSet / (1 << 20)} MiB resident, {GC.GetTotalMemory(false) / (1 << 20)} MiB managed, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections");
-                    // where the scheduler's time went at this level: the prompts (one row each) against the batched decode steps
+                    // where the time went at this level: prompts on the prefill thread, batched decode steps on the model thread
                     long n = stats.Prefills - prefills, k = stats.Steps - steps;
                     var p = stats.PrefillTime - prefill;
                     var d = stats.DecodeTime - decode;
-                    Console.WriteLine($"    scheduler: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each), " +
-                                      $"{k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step): " +
-                                      $"forward {(stats.ForwardTime - forward).TotalSeconds:0.0} s, cache rebuilds as rows leave {(stats.CacheTime - cache).TotalSeconds:0.0} s, the rest {(d - (stats.ForwardTime - forward) - (stats.CacheTime - cache)).TotalSeconds:0.0} s");
+                    var f = stats.ForwardTime - forward;
+                    Console.WriteLine($"    prefill thread: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each); " +
+                                      $"model thread: {k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step): " +
+                                      $"forward {f.TotalSeconds:0.0} s, the rest (picks, text, streaming) {(d - f).TotalSeconds:0.0} s");
                 }
                 Console.WriteLine($"peak batch {host.Scheduler.Stats.PeakBatch}, peak adapters in one step {host.Scheduler.Stats.PeakAdaptersInStep}, decode steps {host.Scheduler.Stats.Steps}");
                 Write(results, fast, seconds, maxTokens, maxBatch, threads);

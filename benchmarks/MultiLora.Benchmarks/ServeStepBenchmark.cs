@@ -15,7 +15,8 @@ namespace MultiLora.Benchmarks;
 /// image) and a batch decode step at 1 and at N rows (rows of different lengths, adapters base / a1 / a2 in turn),
 /// in the batch-invariant mode the server runs by default (per-row attention and per-row matrix products), in the fast
 /// one, and with one of the two per-row parts alone, so that each part's price shows. What the load test's ratio at
-/// concurrency 16 is made of: (prefill + steps x step(1)) against (prefill + steps x step(N) / N).
+/// concurrency 16 is made of: (prefill + steps x step(1)) against steps x step(N) / N when the prefill thread has a
+/// core of its own, (prefill + steps x step(N) / N) when prompts and steps share one.
 /// Usage: serve-step [--rows 16] [--repeat 300] [--threads 1] [--adapters base,a1,a2] [--mode 0-3: one mode, N rows only]
 /// </summary>
 static class ServeStepBenchmark
@@ -125,9 +126,11 @@ static class ServeStepBenchmark
                 string mode = (perRowAttention, rowLinear) switch { (true, true) => "batch-invariant", (false, false) => "fast", (true, false) => "per-row attention only", _ => "per-row linears only" };
                 Console.WriteLine($"{mode} decode step: 1 row {one:0.000} ms, {rows} rows {many:0.000} ms " +
                     $"({many / rows:0.000} ms per row, {one * rows / many:0.00}x rows per second)");
-                // a 32-token reply: one prefill (3 in 4 with an image) and 31 steps
+                // a 32-token reply: one prefill (3 in 4 with an image) and 31 steps; the prefill thread runs the prompts
+                // beside the steps where a core is free, and between them on one core
                 double prefill = 0.75 * withImage + 0.25 * text;
-                Console.WriteLine($"  32-token replies, scheduler-bound: ratio at {rows} = {(prefill + 31 * one) / (prefill + 31 * many / rows):0.00}x");
+                Console.WriteLine($"  32-token replies, model-thread-bound: ratio at {rows} = {(prefill + 31 * one) / (31 * many / rows):0.00}x " +
+                                  $"with prompts on a core of their own, {(prefill + 31 * one) / (prefill + 31 * many / rows):0.00}x on one core");
             }
             return 0;
         }

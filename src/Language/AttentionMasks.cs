@@ -15,7 +15,7 @@ public static class AttentionMasks
     public static Tensor CausalWithPadding(Tensor keyPadding, long queryLength)
     {
         using var scope = NewDisposeScope();
-        long s = keyPadding.shape[1];
+        long s = keyPadding.size(1);
         long past = s - queryLength;
         var device = keyPadding.device;
         var q = Ranges.Arange(past, s, device: device).unsqueeze(1);   // [T, 1] absolute query positions

@@ -35,7 +35,7 @@ public sealed class KvCache : IKvCache, IDisposable
     /// <summary>Appends this step's k/v for <paramref name="layer"/> and returns the full k/v to attend over (views of the cache).</summary>
     public (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
     {
-        long length = _lengths[layer], t = k.shape[2];
+        long length = _lengths[layer], t = k.size(2);
         var keys = Reserve(_keys, layer, k, length, length + t);
         var values = Reserve(_values, layer, v, length, length + t);
         using (no_grad())
@@ -51,9 +51,9 @@ public sealed class KvCache : IKvCache, IDisposable
     Tensor Reserve(Tensor?[] buffers, int layer, Tensor like, long filled, long needed)
     {
         var buffer = buffers[layer];
-        if (buffer is not null && buffer.shape[2] >= needed) return buffer;
-        long capacity = Math.Max(Math.Max(needed, MinCapacity), buffer is null ? Capacity : 2 * buffer.shape[2]);
-        var grown = empty([like.shape[0], like.shape[1], capacity, like.shape[3]], dtype: like.dtype, device: like.device).DetachFromDisposeScope();
+        if (buffer is not null && buffer.size(2) >= needed) return buffer;
+        long capacity = Math.Max(Math.Max(needed, MinCapacity), buffer is null ? Capacity : 2 * buffer.size(2));
+        var grown = empty([like.size(0), like.size(1), capacity, like.size(3)], dtype: like.dtype, device: like.device).DetachFromDisposeScope();
         if (buffer is not null)
         {
             using (no_grad()) grown.narrow(2, 0, filled).copy_(buffer.narrow(2, 0, filled));

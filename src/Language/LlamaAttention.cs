@@ -31,14 +31,14 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, IKvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1];
+        long b = x.size(0), t = x.size(1);
         var q = q_proj.call(x).view(b, t, _heads, _headDim).transpose(1, 2);     // [B, H, T, D]
         var k = k_proj.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);   // [B, KVH, T, D]
         var v = v_proj.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);   // [B, KVH, T, D]
         q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
         k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);               // [B, KVH, S, D]
-        long s = k.shape[2];
+        long s = k.size(2);
 
         Tensor attn;
         if (t == 1)
@@ -72,7 +72,7 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     {
         int groups = _heads / _kvHeads;
         if (groups == 1) return kv;
-        long b = kv.shape[0], s = kv.shape[2];
+        long b = kv.size(0), s = kv.size(2);
         return kv.unsqueeze(2).expand(b, _kvHeads, groups, s, _headDim).reshape(b, _heads, s, _headDim);
     }
 }

@@ -37,7 +37,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor inputsEmbeds, Tensor? positions, Tensor? mask, IKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long t = inputsEmbeds.shape[1];
+        long t = inputsEmbeds.size(1);
         // the usual case reads cached tables (no per-step allocation or upload); explicit positions are computed
         var rope = positions is null
             ? Rotary.Range(cache?.Length ?? 0, t, inputsEmbeds.device, inputsEmbeds.dtype)

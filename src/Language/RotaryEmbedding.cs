@@ -76,9 +76,9 @@ public sealed class RotaryEmbedding : IDisposable
         {
             var key = (device.ToString(), dtype);
             long needed = start + length;
-            if (!_tables.TryGetValue(key, out var t) || t.Cos.shape[2] < needed)
+            if (!_tables.TryGetValue(key, out var t) || t.Cos.size(2) < needed)
             {
-                long size = Math.Max(MinTableLength, t.Cos is null ? needed : Math.Max(needed, 2 * t.Cos.shape[2]));
+                long size = Math.Max(MinTableLength, t.Cos is null ? needed : Math.Max(needed, 2 * t.Cos.size(2)));
                 using (var scope = NewDisposeScope())
                 {
                     var (cos, sin) = Compute(Ranges.Arange(0, size, device: device).unsqueeze(0).unsqueeze(0), dtype);
@@ -123,7 +123,7 @@ public sealed class RotaryEmbedding : IDisposable
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
-        long half = x.shape[^1] / 2;
+        long half = x.size(-1) / 2;
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([-x2, x1], -1);

@@ -23,7 +23,7 @@ public sealed class ClipAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], n = x.shape[1];
+        long b = x.size(0), n = x.size(1);
         Tensor Heads(nn.Module<Tensor, Tensor> proj) => proj.call(x).view(b, n, _heads, _headDim).transpose(1, 2);   // [B, H, N, D]
         var attn = nn.functional.scaled_dot_product_attention(Heads(q_proj), Heads(k_proj), Heads(v_proj));
         return out_proj.call(attn.transpose(1, 2).reshape(b, n, _heads * _headDim)).MoveToOuterDisposeScope();

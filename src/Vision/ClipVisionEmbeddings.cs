@@ -30,7 +30,7 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        long b = pixels.shape[0], h = pixels.shape[2], w = pixels.shape[3];
+        long b = pixels.size(0), h = pixels.size(2), w = pixels.size(3);
         if (h % _c.PatchSize != 0 || w % _c.PatchSize != 0)
             throw new ArgumentException($"image size {h}x{w} is not a multiple of the patch size {_c.PatchSize}");
         var patches = patch_embedding.call(pixels.to(class_embedding.dtype));   // [B, hidden, H/p, W/p]

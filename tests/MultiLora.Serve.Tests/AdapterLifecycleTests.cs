@@ -53,6 +53,39 @@ public sealed class AdapterLifecycleTests
         Assert.Equal(TestServer.TokenIds(baseBody!), TestServer.TokenIds(after!));
     }
 
+    /// <summary>
+    /// A load runs between two decode steps while prompts are prefilled on their own thread: it waits for the prompt in
+    /// progress, the next waits for it, and nobody's answer changes, not even the ones for the adapter it brings (with
+    /// its own projector, installed for each of its image prompts).
+    /// </summary>
+    [Fact]
+    public async Task AnAdapterLoadedWhileRequestsPrefillAndDecode_LeavesEveryAnswerAsGenerateGivesIt()
+    {
+        await using var server = await TestServer.StartAsync(new ServeOptions(Scheduler: new SchedulerOptions(MaxBatch: 8, StepDelay: TimeSpan.FromMilliseconds(10))),
+            adapters: [(TestAdapters.Up, TestAdapters.UpPath), (TestAdapters.Down, TestAdapters.DownPath)]);
+        string?[] models = [null, TestAdapters.Up, TestAdapters.Down];
+        async Task<(string? Adapter, bool Image, int[] Tokens)> Send(string? adapter, bool image, int delayMs)
+        {
+            await Task.Delay(delayMs);
+            var (status, body, _) = await server.Post("chat/completions", TestServer.Greedy(adapter ?? TestServer.BaseId, "What color is the square?", image, 12));
+            Assert.True(status == 200, body?.ToJsonString());
+            return (adapter, image, TestServer.TokenIds(body!));
+        }
+
+        var before = Enumerable.Range(0, 9).Select(i => Send(models[i % 3], i % 2 == 0, 15 * i)).ToList();
+        await Task.Delay(40);
+        var load = server.Post("load_lora_adapter", new JsonObject { ["lora_name"] = TestAdapters.WithProjector, ["lora_path"] = TestAdapters.ProjectorPath });
+        var after = Enumerable.Range(0, 6).Select(async i =>
+        {
+            await BackPressureTests.WaitUntil(() => load.IsCompleted, TimeSpan.FromSeconds(30));
+            return await Send(i % 2 == 0 ? TestAdapters.WithProjector : models[i % 3], true, 10 * i);
+        }).ToList();
+        Assert.Equal(200, (await load).Status);
+        foreach (var (adapter, image, tokens) in await Task.WhenAll(before.Concat(after)))
+            Assert.Equal(Reference.Generate(adapter, "What color is the square?", image, 12).Tokens, tokens);
+        Assert.True(server.Host.Scheduler.Stats.PeakBatch >= 3, $"peak batch {server.Host.Scheduler.Stats.PeakBatch}: the requests did not overlap");
+    }
+
     [Fact]
     public async Task AnAdapterSavingLanguageModelWeights_IsRefusedWithTheReason()
     {

@@ -55,7 +55,7 @@ public static class LlavaGenerator
             for (int t = 0; t < options.MaxNewTokens; t++)
             {
                 using var scope = NewDisposeScope();
-                var mask = attention is null ? null : AttentionMasks.CausalWithPadding(attention, step.shape[1]);
+                var mask = attention is null ? null : AttentionMasks.CausalWithPadding(attention, step.size(1));
                 var logits = model.Forward(step, t == 0 ? pixels?.to(device) : null, positions, mask, cache, t == 0 ? imageTokens : 0);   // [B, T, vocab]
                 var next = sampler.Next(logits.select(1, -1));                                                 // [B]
                 var chosen = next.cpu().data<long>().ToArray();

@@ -20,7 +20,7 @@ public sealed class TokenSampler : IDisposable
         using var scope = NewDisposeScope();
         if (_o.Greedy) return logits.argmax(-1).MoveToOuterDisposeScope();
         var scaled = logits.to(ScalarType.Float32).div(Scalars.Of(_o.Temperature));
-        if (_o.TopK > 0 && _o.TopK < scaled.shape[^1])
+        if (_o.TopK > 0 && _o.TopK < scaled.size(-1))
         {
             var kth = scaled.topk(_o.TopK, dim: -1).values.narrow(-1, _o.TopK - 1, 1);   // [B, 1]
             scaled = scaled.masked_fill(scaled.lt(kth), Scalars.Of(double.NegativeInfinity));

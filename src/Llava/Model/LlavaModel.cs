@@ -84,7 +84,7 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var hidden = model.vision_tower.HiddenState(pixels, Config.VisionFeatureLayer);   // [N, 1+P, visionHidden]
-        if (Config.FeatureSelect == FeatureSelect.Patches) hidden = hidden.narrow(1, 1, hidden.shape[1] - 1);
+        if (Config.FeatureSelect == FeatureSelect.Patches) hidden = hidden.narrow(1, 1, hidden.size(1) - 1);
         return model.multi_modal_projector.call(hidden).MoveToOuterDisposeScope();
     }
 
@@ -111,12 +111,12 @@ public sealed class LlavaForConditionalGeneration : nn.Module<Tensor, Tensor>
             return embeds.MoveToOuterDisposeScope();
         }
         var features = ImageFeatures(pixels).to(embeds.dtype);                                 // [N, P, hidden]
-        long featureCount = features.shape[0] * features.shape[1];
+        long featureCount = features.size(0) * features.size(1);
         if (featureCount != placeholders)
             throw new ArgumentException(
-                $"image features and image tokens do not match: {features.shape[0]} image(s) x {features.shape[1]} features = {featureCount}, but the prompt has {placeholders} image tokens");
+                $"image features and image tokens do not match: {features.size(0)} image(s) x {features.size(1)} features = {featureCount}, but the prompt has {placeholders} image tokens");
         var mask = isImage.unsqueeze(-1).expand_as(embeds);
-        return embeds.masked_scatter(mask, features.reshape(-1, embeds.shape[2])).MoveToOuterDisposeScope();
+        return embeds.masked_scatter(mask, features.reshape(-1, embeds.size(2))).MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits [B, T, vocab] for ids [B, T] and optional pixels [N, 3, H, W].</summary>

@@ -24,7 +24,8 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     readonly Dictionary<string, (double Scaling, double Dropout)> _settings = new(StringComparer.Ordinal);
     readonly HashSet<string> _merged = new(StringComparer.Ordinal);
-    RowAdapters? _rowAdapters;
+    // per thread: a server prefills one request on its own thread while its model thread decodes the batch
+    readonly ThreadLocal<RowAdapters?> _rowAdapters = new();
     AdapterStack? _stack;   // the adapters stacked for mixed batches; rebuilt after any adapter change
     bool _unstackable;      // this layer's adapters differ in rank, scaling or dtype (decided once per adapter set)
 
@@ -46,7 +47,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     {
         (OutFeatures, InFeatures) = baseLayer switch
         {
-            Linear l => (l.weight.shape[0], l.weight.shape[1]),
+            Linear l => (l.weight.size(0), l.weight.size(1)),
             IQuantizedLinear q => (q.OutFeatures, q.InFeatures),
             _ => throw new ArgumentException($"LoRA can wrap nn.Linear, Nf4Linear or Int8Linear, not {baseLayer.GetType().Name}"),
         };
@@ -111,8 +112,8 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Per-row adapters for the next forward calls (inference only: no dropout), instead of the one active adapter;
-    /// null goes back to the active adapter. Each group's rows get base(x) + scaling * B(A(x)) of their adapter,
+    /// Per-row adapters for the calling thread's next forward calls (inference only: no dropout), instead of the one
+    /// active adapter; null goes back to the active adapter. Other threads keep their own setting. Each group's rows get base(x) + scaling * B(A(x)) of their adapter,
     /// computed as the single-adapter forward computes it (one group of all rows is exactly that forward), so a
     /// row's result does not depend on the adapters of the other rows. Rows of an adapter this layer does not
     /// hold (an adapter targeting other modules) get the base output. The caller owns <paramref name="rows"/>
@@ -122,7 +123,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
     {
         if (rows is not null && _merged.Count > 0)
             throw new InvalidOperationException($"adapter(s) {string.Join(", ", _merged)} are merged into the base weight: rows cannot choose adapters");
-        _rowAdapters = rows;
+        _rowAdapters.Value = rows;
     }
 
     (double Scaling, double Dropout) Settings(string name) =>
@@ -193,7 +194,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        if (_rowAdapters is { } rows) return RoutedForward(input, rows);
+        if (_rowAdapters.Value is { } rows) return RoutedForward(input, rows);
         var result = base_layer.call(input);
         if (ActiveAdapter is not { } name || _merged.Contains(name)) return result;
         using var scope = NewDisposeScope();
@@ -213,9 +214,9 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     Tensor RoutedForward(Tensor input, RowAdapters rows)
     {
-        if (input.shape[0] != rows.BatchSize)
-            throw new ArgumentException($"row adapters were set for a batch of {rows.BatchSize}, but the input has {input.shape[0]} rows");
-        bool perRow = rows.PerRow && input.shape[0] > 1;
+        if (input.size(0) != rows.BatchSize)
+            throw new ArgumentException($"row adapters were set for a batch of {rows.BatchSize}, but the input has {input.size(0)} rows");
+        bool perRow = rows.PerRow && input.size(0) > 1;
         var result = perRow ? BaseRowwise(input) : base_layer.call(input);
         bool whole = rows.Groups.Count == 1;
         if (!whole && Stack(rows, input) is { } stack) return GatheredForward(input, rows, result, stack);
@@ -227,7 +228,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             var b = lora_B[name].weight;
             var x = whole ? input : input.index_select(0, index);
             if (x.dtype != a.dtype) x = x.to(a.dtype);
-            var lora = perRow && x.shape[0] > 1
+            var lora = perRow && x.size(0) > 1
                 ? RowwiseLinear.Apply(RowwiseLinear.Apply(x, a, null), b, null)
                 : nn.functional.linear(nn.functional.linear(x, a), b);
             var sum = (whole ? result : result.index_select(0, index)).PlusScaled(lora, settings.Scaling);
@@ -277,7 +278,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             var names = _settings.Keys.Order(StringComparer.Ordinal).ToList();
             var firstA = lora_A[names[0]].weight!;
             var firstB = lora_B[names[0]].weight!;
-            _unstackable = names.Any(n => lora_A[n].weight!.shape[0] != firstA.shape[0] || _settings[n].Scaling != _settings[names[0]].Scaling
+            _unstackable = names.Any(n => lora_A[n].weight!.size(0) != firstA.size(0) || _settings[n].Scaling != _settings[names[0]].Scaling
                 || lora_A[n].weight!.dtype != firstA.dtype || lora_B[n].weight!.dtype != firstA.dtype);
             if (_unstackable) return null;
             using var scope = NewDisposeScope();
@@ -286,7 +287,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
             var b = stack(names.Select(n => lora_B[n].weight!.detach()).Prepend(zeros_like(firstB)).ToList());   // [n + 1, out, r]
             _stack = new AdapterStack(names, a.DetachFromDisposeScope(), b.DetachFromDisposeScope(), _settings[names[0]].Scaling);
         }
-        long t = input.shape[1], r = _stack.A.shape[1];
+        long t = input.size(1), r = _stack.A.size(1);
         return t * InFeatures * r < RowwiseLinear.NaiveKernelBelow || t * r * OutFeatures < RowwiseLinear.NaiveKernelBelow ? null : _stack;
     }
 
@@ -328,7 +329,11 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) DropStack();
+        if (disposing)
+        {
+            DropStack();
+            _rowAdapters.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

@@ -23,13 +23,13 @@ public static class RowwiseLinear
     public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1], inF = weight.shape[1], outF = weight.shape[0];
+        long b = x.size(0), t = x.size(1), inF = weight.size(1), outF = weight.size(0);
         Tensor y;
         if (t * inF * outF < NaiveKernelBelow)
             y = cat(Enumerable.Range(0, (int)b).Select(i => nn.functional.linear(x.narrow(0, i, 1), weight, bias)).ToList(), 0);
         else
         {
-            y = bmm(x, weight.t().unsqueeze(0).expand(b, inF, outF));
+            y = bmm(x, weight.t().expand(b, inF, outF));   // [B, in, out]: the one weight, stride 0 over the batch
             if (bias is not null) y = y.Plus(bias);   // linear's addmm adds the bias to each finished dot product: the same sum
         }
         return y.MoveToOuterDisposeScope();

@@ -8,12 +8,15 @@ using static TorchSharp.torch;
 namespace MultiLora.Serve.Engine;
 
 /// <summary>
-/// Iteration-level (continuous) batching on one model thread, apart from HTTP handling. Between two decode steps
-/// the scheduler runs adapter loads and unloads, drops requests whose client went away, and admits waiting
-/// requests up to the batch limit: each runs its prompt alone (a prefill, computed as `multilora generate`
-/// computes it) and its keys and values join the batch cache. A decode step then feeds every running request's
-/// last token at its own position; each LoRA layer adds each row's own adapter (rows grouped by adapter), and each
-/// row picks its token with its own settings. A request that ends leaves the batch at once.
+/// Iteration-level (continuous) batching, apart from HTTP handling, on two threads. The prefill thread takes waiting
+/// requests while the batch has room: each runs its prompt alone (a prefill, computed as `multilora generate`
+/// computes it) and waits, with its keys and values, to join. The model thread, between two decode steps, runs
+/// adapter loads and unloads (the prefill thread paused), drops requests whose client went away and joins the
+/// prefilled ones to the batch cache; a decode step then feeds every running request's last token at its own
+/// position; each LoRA layer adds each row's own adapter, and each row picks its token with its own settings. A
+/// request that ends leaves the batch at once. Why two threads: a prompt costs several decode steps, and run on the
+/// model thread it would stall every running request for that long (the disaggregated prefill of DistServe and
+/// vLLM, here within one process); on a machine with a core to spare the two overlap.
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
@@ -31,11 +34,21 @@ public sealed class BatchScheduler : IDisposable
     readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _tokenTexts = new();
     readonly Queue<GenerationJob> _pending = new();
     readonly Queue<Action> _commands = new();
-    readonly SemaphoreSlim _wake = new(0);
-    int _accepted;                    // queued + running, under _gate
+    readonly SemaphoreSlim _wake = new(0);          // the model thread: a command, a prefilled row, a stop
+    readonly SemaphoreSlim _prefillWake = new(0);   // the prefill thread: a request, a free slot, a stop
+    // forward passes on either thread read the model; adapter loads and unloads change it, on the model thread
+    readonly ReaderWriterLockSlim _modelLock = new(LockRecursionPolicy.NoRecursion);
+    int _accepted;                    // queued + prefilling + ready + running, under _gate
     bool _stopping;
     DateTime _deadline = DateTime.MaxValue;
+    // under _gate: rows prefilled and waiting to join the batch, rows in it, prompts being prefilled (by either thread),
+    // and whether the prefill thread is to exit
+    readonly List<(DecodeRow Row, KvCache Cache)> _ready = [];
+    int _running;
+    int _prefillsRunning;
+    bool _prefillStop;
 
+    readonly Thread _prefillThread;
     // model thread only
     readonly Thread _thread;
     readonly List<DecodeRow> _rows = [];
@@ -60,7 +73,9 @@ public sealed class BatchScheduler : IDisposable
         // every matrix product of the language model must hear the per-row setting, not only the adapters' layers
         if (options.BatchInvariant) LoraInjector.WrapLinears(session.Model, [LoraConfig.DefaultPrefix, "lm_head"]);
         _loraModules = LoraInjector.LoraModules(session.Model).Select(m => m.Module).ToList();
+        _prefillThread = new Thread(PrefillLoop) { Name = "multilora-prefill", IsBackground = true };
         _thread = new Thread(Loop) { Name = "multilora-scheduler", IsBackground = true };
+        _prefillThread.Start();
         _thread.Start();
     }
 
@@ -90,7 +105,7 @@ public sealed class BatchScheduler : IDisposable
             _pending.Enqueue(job);
             _metrics.QueueDepth.Set(_pending.Count);
         }
-        _wake.Release();
+        Signal(_prefillWake);
         return SubmitResult.Accepted;
     }
 
@@ -163,7 +178,7 @@ public sealed class BatchScheduler : IDisposable
                 catch (Exception e) { done.SetException(e); }
             });
         }
-        _wake.Release();
+        Signal(_wake);
         return done.Task;
     }
 
@@ -184,7 +199,8 @@ public sealed class BatchScheduler : IDisposable
         {
             if (!_stopping) { _stopping = true; _deadline = DateTime.UtcNow + grace; }
         }
-        _wake.Release();
+        Signal(_wake);
+        Signal(_prefillWake);
     }
 
     public bool Stopping
@@ -211,10 +227,24 @@ public sealed class BatchScheduler : IDisposable
                 AbandonAll("the server stopped before this request finished");
                 return;
             }
-            Admit();
+            JoinReady();
+            // a backlog of prompts (the prefill thread busy, more waiting) while the batch has room: this thread takes
+            // one too, before its next step, so that rows do not wait on one thread's prompts while the batch runs short
+            if (_rows.Count > 0 && TakeJob(backlogOnly: true) is { } extra)
+            {
+                RunPrefill(extra);
+                JoinReady();
+            }
             if (_rows.Count == 0)
             {
-                lock (_gate) if (stopping && _pending.Count == 0) { RunCommands(); return; }
+                bool drained;
+                lock (_gate) drained = stopping && _pending.Count == 0 && _ready.Count == 0 && _prefillsRunning == 0;
+                if (drained)
+                {
+                    StopPrefills();
+                    RunCommands();
+                    return;
+                }
                 _wake.Wait(TimeSpan.FromMilliseconds(200));
                 continue;
             }
@@ -226,6 +256,7 @@ public sealed class BatchScheduler : IDisposable
                 foreach (var row in _rows) End(row, new JobFailed($"generation failed: {e.Message}"));
                 _rows.Clear();
                 _cache.Dispose();
+                SetRunning();
             }
             Stats.Decoded(System.Diagnostics.Stopwatch.GetElapsedTime(stepStarted));
             if (_options.StepDelay > TimeSpan.Zero) Thread.Sleep(_options.StepDelay);
@@ -238,8 +269,17 @@ public sealed class BatchScheduler : IDisposable
         {
             Action? command;
             lock (_gate) if (!_commands.TryDequeue(out command)) return;
-            command();
+            // waits for a running prefill to end; the next one waits for the command
+            _modelLock.EnterWriteLock();
+            try { command(); }
+            finally { _modelLock.ExitWriteLock(); }
         }
+    }
+
+    /// <summary>Wakes a thread waiting on <paramref name="wake"/>; a count of one is enough for any number of signals.</summary>
+    static void Signal(SemaphoreSlim wake)
+    {
+        if (wake.CurrentCount == 0) wake.Release();
     }
 
     /// <summary>Queued requests whose client went away leave the queue at once (they would hold places others could take).</summary>
@@ -258,49 +298,126 @@ public sealed class BatchScheduler : IDisposable
         foreach (var job in gone) End(job, new JobFailed("the client went away"));
     }
 
-    void Admit()
+    /// <summary>
+    /// The prefill thread: while the batch has room (running, prefilled and prefilling rows under the batch limit),
+    /// takes the next waiting request, runs its prompt and hands the row to the model thread.
+    /// </summary>
+    void PrefillLoop()
     {
-        PurgeCancelled();
-        var joining = new List<(DecodeRow Row, KvCache Cache)>();
+        using var noGrad = no_grad();
+        while (true)
+        {
+            PurgeCancelled();
+            lock (_gate) if (_prefillStop) return;
+            if (TakeJob(backlogOnly: false) is not { } job)
+            {
+                _prefillWake.Wait(TimeSpan.FromMilliseconds(200));
+                continue;
+            }
+            RunPrefill(job);
+            Signal(_wake);
+        }
+    }
+
+    /// <summary>
+    /// The next waiting request, if the batch has room for it (running, prefilled and prefilling rows under the batch
+    /// limit); with <paramref name="backlogOnly"/> (the model thread) only while another prompt is being prefilled.
+    /// </summary>
+    GenerationJob? TakeJob(bool backlogOnly)
+    {
+        lock (_gate)
+        {
+            if (backlogOnly && _prefillsRunning == 0) return null;
+            if (_running + _ready.Count + _prefillsRunning >= _options.MaxBatch || !_pending.TryDequeue(out var job)) return null;
+            _prefillsRunning++;
+            _metrics.QueueDepth.Set(_pending.Count);
+            return job;
+        }
+    }
+
+    void RunPrefill(GenerationJob job)
+    {
+        try { Admit(job); }
+        finally { lock (_gate) _prefillsRunning--; }
+    }
+
+    void Admit(GenerationJob job)
+    {
+        if (job.Cancellation.IsCancellationRequested) { End(job, new JobFailed("the client went away")); return; }
+        DecodeRow? row = null;
+        KvCache? cache = null;
         try
         {
-            while (_rows.Count + joining.Count < _options.MaxBatch)
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            _modelLock.EnterReadLock();
+            try { (row, cache) = Prefill(job); }
+            finally { _modelLock.ExitReadLock(); }
+            Stats.Prefilled(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            if (Accept(row, row.NextToken)) { cache.Dispose(); End(row, null); }
+            else lock (_gate) _ready.Add((row, cache));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            cache?.Dispose();
+            if (row is not null) End(row, new JobFailed($"generation failed: {e.Message}"));
+            else End(job, new JobFailed($"generation failed: {e.Message}"));
+        }
+    }
+
+    /// <summary>Prefilled rows join the batch (their keys and values copied into the batch cache) before the next step.</summary>
+    void JoinReady()
+    {
+        List<(DecodeRow Row, KvCache Cache)> joining;
+        lock (_gate)
+        {
+            if (_ready.Count == 0) return;
+            joining = [.. _ready];
+            _ready.Clear();
+            _running += joining.Count;   // still counted against the batch limit while they join
+        }
+        var stay = new List<(DecodeRow Row, KvCache Cache)>(joining.Count);
+        try
+        {
+            foreach (var (row, cache) in joining)
             {
-                GenerationJob? job;
-                lock (_gate)
-                {
-                    if (!_pending.TryDequeue(out job)) break;
-                    _metrics.QueueDepth.Set(_pending.Count);
-                }
-                if (job.Cancellation.IsCancellationRequested) { End(job, new JobFailed("the client went away")); continue; }
-                DecodeRow? row = null;
-                KvCache? cache = null;
-                try
-                {
-                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                    (row, cache) = Prefill(job);
-                    Stats.Prefilled(System.Diagnostics.Stopwatch.GetElapsedTime(started));
-                    if (Accept(row, row.NextToken)) { cache.Dispose(); End(row, null); }
-                    else joining.Add((row, cache));
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    cache?.Dispose();
-                    if (row is not null) End(row, new JobFailed($"generation failed: {e.Message}"));
-                    else End(job, new JobFailed($"generation failed: {e.Message}"));
-                }
+                if (row.Job.Cancellation.IsCancellationRequested) End(row, new JobFailed("the client went away"));
+                else stay.Add((row, cache));
             }
-            if (joining.Count > 0)
+            if (stay.Count > 0)
             {
-                _cache.Join(joining.Select(j => j.Cache).ToList());
-                _rows.AddRange(joining.Select(j => j.Row));
-                _metrics.Running.Set(_rows.Count);
+                _cache.Join(stay.Select(j => j.Cache).ToList());
+                _rows.AddRange(stay.Select(j => j.Row));
             }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // a join that failed part way leaves the batch cache in an unknown state, as a failed step does
+            foreach (var (row, _) in stay) End(row, new JobFailed($"generation failed: {e.Message}"));
+            foreach (var row in _rows) End(row, new JobFailed($"generation failed: {e.Message}"));
+            _rows.Clear();
+            _cache.Dispose();
         }
         finally
         {
             foreach (var (_, cache) in joining) cache.Dispose();
+            SetRunning();
         }
+    }
+
+    /// <summary>Publishes the batch's size to the prefill thread (and wakes it: a slot may have come free) and the metrics.</summary>
+    void SetRunning()
+    {
+        lock (_gate) _running = _rows.Count;
+        _metrics.Running.Set(_rows.Count);
+        Signal(_prefillWake);
+    }
+
+    /// <summary>Stops the prefill thread after its current prompt (a row it finishes still joins or ends in AbandonAll).</summary>
+    void StopPrefills()
+    {
+        lock (_gate) _prefillStop = true;
+        Signal(_prefillWake);
+        _prefillThread.Join();
     }
 
     /// <summary>The prompt alone through the model (its adapter, its image), as generate's first step; returns the row with its first token.</summary>
@@ -395,13 +512,11 @@ public sealed class BatchScheduler : IDisposable
     void Shrink(List<int> keep)
     {
         if (keep.Count == _rows.Count) return;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _cache.Keep(keep);
-        Stats.CacheRebuilt(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         var kept = keep.Select(i => _rows[i]).ToList();
         _rows.Clear();
         _rows.AddRange(kept);
-        _metrics.Running.Set(_rows.Count);
+        SetRunning();
     }
 
     static int Pick(DecodeRow row, Tensor logits, long[]? greedy, int r)
@@ -454,13 +569,27 @@ public sealed class BatchScheduler : IDisposable
 
     void AbandonAll(string reason)
     {
+        StopPrefills();
         foreach (var row in _rows) End(row, new JobFailed(reason));
         _rows.Clear();
         _cache.Dispose();
         List<GenerationJob> waiting;
-        lock (_gate) { waiting = _pending.ToList(); _pending.Clear(); _metrics.QueueDepth.Set(0); }
+        List<(DecodeRow Row, KvCache Cache)> ready;
+        lock (_gate)
+        {
+            waiting = _pending.ToList();
+            _pending.Clear();
+            ready = [.. _ready];
+            _ready.Clear();
+            _metrics.QueueDepth.Set(0);
+        }
+        foreach (var (row, cache) in ready)
+        {
+            cache.Dispose();
+            End(row, new JobFailed(reason));
+        }
         foreach (var job in waiting) End(job, new JobFailed(reason));
-        _metrics.Running.Set(0);
+        SetRunning();
         RunCommands();   // a load or unload queued before the stop would otherwise wait forever
     }
 
@@ -479,5 +608,7 @@ public sealed class BatchScheduler : IDisposable
         _cache.Dispose();
         _saved.Dispose();
         _wake.Dispose();
+        _prefillWake.Dispose();
+        _modelLock.Dispose();
     }
 }

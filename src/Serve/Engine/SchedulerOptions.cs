@@ -34,7 +34,7 @@ public sealed class SchedulerStats
     public long PeakAdaptersInStep => Interlocked.Read(ref _peakAdapters);
 
     long _prefillTicks, _decodeTicks, _prefills;
-    /// <summary>Prompts run (prefills) and the model thread's time in them and in decode steps.</summary>
+    /// <summary>Prompts run (prefills, on the prefill thread) and the time spent in them; the model thread's time in decode steps.</summary>
     public long Prefills => Interlocked.Read(ref _prefills);
     public TimeSpan PrefillTime => TimeSpan.FromTicks(Interlocked.Read(ref _prefillTicks));
     public TimeSpan DecodeTime => TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks));
@@ -47,13 +47,11 @@ public sealed class SchedulerStats
 
     internal void Decoded(TimeSpan took) => Interlocked.Add(ref _decodeTicks, took.Ticks);
 
-    long _forwardTicks, _cacheTicks;
-    /// <summary>Of the decode steps' time: the model's forward with the greedy picks read back, and the batch cache's rebuilds as rows leave (joins count with admission, outside the steps).</summary>
+    long _forwardTicks;
+    /// <summary>Of the decode steps' time: the model's forward with the greedy picks read back (the rest: sampling, text, streaming).</summary>
     public TimeSpan ForwardTime => TimeSpan.FromTicks(Interlocked.Read(ref _forwardTicks));
-    public TimeSpan CacheTime => TimeSpan.FromTicks(Interlocked.Read(ref _cacheTicks));
 
     internal void Forwarded(TimeSpan took) => Interlocked.Add(ref _forwardTicks, took.Ticks);
-    internal void CacheRebuilt(TimeSpan took) => Interlocked.Add(ref _cacheTicks, took.Ticks);
 
     internal void Step(int rows, int adapters)
     {
