@@ -29,7 +29,7 @@ static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on /v1/* (default: the MULTILORA_API_KEY environment variable, else none)." };
         var allowLocal = new Option<bool>("--allow-local-images") { Description = "Accept image_url values that are paths (or file: URLs) on this machine." };
         var grace = new Option<double>("--shutdown-timeout") { Description = "Seconds accepted requests may take to finish after SIGINT/SIGTERM.", DefaultValueFactory = _ => 30 };
-        var threads = new Option<int?>("--threads") { Description = "libtorch's intra-op threads (default: one per core). Small models, or a machine shared with other work, often run faster with 1." };
+        var threads = new Option<int?>("--threads") { Description = "libtorch's intra-op threads (default: one per core). The server itself runs prompts and decode steps on two threads; small models, or a machine shared with other work, often run faster with 1." };
         var fast = new Option<bool>("--fast-batching") { Description = "One matrix product over all rows of a decode step instead of one per row: reads each weight once per step (faster for large models), but a token can then differ from generate's where two logits are within rounding." };
         var stepDelay = new Option<int>("--step-delay-ms") { Description = "Pause after each decode step (demos of streaming on a tiny model).", DefaultValueFactory = _ => 0, Hidden = true };
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (chat completions, streaming, many LoRA adapters batched together).");

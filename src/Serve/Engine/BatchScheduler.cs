@@ -16,7 +16,8 @@ namespace MultiLora.Serve.Engine;
 /// position; each LoRA layer adds each row's own adapter, and each row picks its token with its own settings. A
 /// request that ends leaves the batch at once. Why two threads: a prompt costs several decode steps, and run on the
 /// model thread it would stall every running request for that long (the disaggregated prefill of DistServe and
-/// vLLM, here within one process); on a machine with a core to spare the two overlap.
+/// vLLM, here within one process); on a machine with a core to spare the two overlap. When prompts back up behind
+/// the prefill thread while the batch has room, the model thread takes one before its next step.
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
