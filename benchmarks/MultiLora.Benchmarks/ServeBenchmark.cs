@@ -76,12 +76,13 @@ static class ServeBenchmark
                     results.Add(r);
                     Console.WriteLine(r.Line(results[0].TokensPerSecond));
                     Console.WriteLine($"    process: {Environment.WorkingSet / (1 << 20)} MiB resident, {GC.GetTotalMemory(false) / (1 << 20)} MiB managed, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections");
-                    // where the time went at this level: prompts on the prefill thread, batched decode steps on the model thread
+                    // where the time went at this level: prompts (on the prefill thread, and on the model thread when they back
+                    // up), batched decode steps on the model thread
                     long n = stats.Prefills - prefills, k = stats.Steps - steps;
                     var p = stats.PrefillTime - prefill;
                     var d = stats.DecodeTime - decode;
                     var f = stats.ForwardTime - forward;
-                    Console.WriteLine($"    prefill thread: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each); " +
+                    Console.WriteLine($"    prompts: {n} prefills {p.TotalSeconds:0.0} s ({p.TotalMilliseconds / Math.Max(1, n):0.0} ms each); " +
                                       $"model thread: {k} decode steps {d.TotalSeconds:0.0} s ({d.TotalMilliseconds / Math.Max(1, k):0.0} ms each, {r.TokensPerSecond * r.WallSeconds / Math.Max(1, k):0.0} rows per step): " +
                                       $"forward {f.TotalSeconds:0.0} s, the rest (picks, text, streaming) {(d - f).TotalSeconds:0.0} s");
                 }

@@ -24,6 +24,7 @@ public sealed class BatchKvCache : IKvCache, IDisposable
     int _slots;
     long _capacity;
     Tensor? _stepSlots, _stepColumns;      // int64 [B]: where this step's entries go (BeginStep to EndStep)
+    bool _packed;                          // rows 0..B-1 sit in slots 0..B-1 (this step): the batch is a view of the buffers
 
     public BatchKvCache(int layers)
     {
@@ -93,6 +94,7 @@ public sealed class BatchKvCache : IKvCache, IDisposable
         var device = _keys[0]!.device;
         _stepSlots = tensor(_slotOf.Select(s => (long)s).ToArray(), dtype: ScalarType.Int64, device: device).DetachFromDisposeScope();
         _stepColumns = tensor(_lengths.ToArray(), dtype: ScalarType.Int64, device: device).DetachFromDisposeScope();
+        _packed = _slotOf.Select((slot, row) => slot == row).All(x => x);
     }
 
     /// <summary>
@@ -111,8 +113,7 @@ public sealed class BatchKvCache : IKvCache, IDisposable
         values.index_put_(v.detach().select(2, 0), at);
         if (PerRow) return (keys.narrow(0, 0, _slots), values.narrow(0, 0, _slots));   // views: the buffers stay this cache's
         long span = Length + 1;
-        bool packed = _slotOf.Select((slot, row) => slot == row).All(x => x);   // rows 0..B-1 in slots 0..B-1: a view will do
-        return packed
+        return _packed
             ? (keys.narrow(0, 0, Rows).narrow(2, 0, span), values.narrow(0, 0, Rows).narrow(2, 0, span))
             : (keys.index_select(0, _stepSlots).narrow(2, 0, span), values.index_select(0, _stepSlots).narrow(2, 0, span));
     }

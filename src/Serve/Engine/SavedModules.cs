@@ -19,6 +19,9 @@ public sealed class SavedModules(LlavaSession session) : IDisposable
     readonly Dictionary<string, Dictionary<string, Tensor>> _byAdapter = new(StringComparer.Ordinal);
     string? _installed;
 
+    /// <summary>Whether any loaded adapter saves modules of its own (else <see cref="Install"/> never changes a weight).</summary>
+    public bool Any => _byAdapter.Count > 0;
+
     /// <summary>Loads an adapter into the session, keeping what it saves in full aside (the base's values stay installed).</summary>
     public void Load(string name, string dir)
     {
