@@ -113,11 +113,11 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
 
     /// <summary>
     /// Per-row adapters for the calling thread's next forward calls (inference only: no dropout), instead of the one
-    /// active adapter; null goes back to the active adapter. Other threads keep their own setting. Each group's rows get base(x) + scaling * B(A(x)) of their adapter,
-    /// computed as the single-adapter forward computes it (one group of all rows is exactly that forward), so a
-    /// row's result does not depend on the adapters of the other rows. Rows of an adapter this layer does not
-    /// hold (an adapter targeting other modules) get the base output. The caller owns <paramref name="rows"/>
-    /// and clears it before disposing it.
+    /// active adapter; null goes back to the active adapter. Other threads keep their own setting. Each group's rows
+    /// get base(x) + scaling * B(A(x)) of their adapter, computed as the single-adapter forward computes it (one group
+    /// of all rows is exactly that forward), so a row's result does not depend on the adapters of the other rows.
+    /// Rows of an adapter this layer does not hold (an adapter targeting other modules) get the base output. The
+    /// caller owns <paramref name="rows"/> and clears it before disposing it.
     /// </summary>
     public void SetRowAdapters(RowAdapters? rows)
     {
