@@ -7,22 +7,32 @@ namespace MultiLora.Lora.Tests;
 /// <summary>Rows of one batch using different adapters (serving): each row gets its own adapter's delta, as if it ran alone.</summary>
 public sealed class RowAdapterTests : TorchTest
 {
-    static LoraLinear TwoAdapters()
+    static LoraLinear WithAdapters(TorchSharp.Modules.Linear baseLayer, params (string Name, int R, int Alpha)[] adapters)
     {
-        var lora = new LoraLinear(Linear(6, 5, hasBias: true));
-        lora.AddAdapter("a", r: 2, alpha: 4);
-        lora.AddAdapter("b", r: 3, alpha: 3);
+        var lora = new LoraLinear(baseLayer);
+        foreach (var (name, r, alpha) in adapters) lora.AddAdapter(name, r: r, alpha: alpha);
         using (no_grad())
-            foreach (var name in new[] { "a", "b" })
+            foreach (var (name, _, _) in adapters)
                 lora.LoraB(name).weight.normal_(0, 1);   // B starts at zero: give the adapters an effect
         lora.eval();
         return lora;
     }
 
+    static LoraLinear TwoAdapters() => WithAdapters(Linear(6, 5, hasBias: true), ("a", 2, 4), ("b", 3, 3));
+
     static Tensor Alone(LoraLinear lora, string? adapter, Tensor row)
     {
         lora.SetActiveAdapter(adapter);
         return lora.forward(row);
+    }
+
+    /// <summary>One forward of <paramref name="x"/> with each row routed to its adapter (null: the base).</summary>
+    static Tensor Routed(LoraLinear lora, string?[] perRow, Tensor x, bool computePerRow = false)
+    {
+        using var rows = new RowAdapters(perRow, CPU, computePerRow);
+        lora.SetRowAdapters(rows);
+        try { return lora.forward(x); }
+        finally { lora.SetRowAdapters(null); }
     }
 
     [Fact]
@@ -33,10 +43,7 @@ public sealed class RowAdapterTests : TorchTest
         using var _ = no_grad();
         var x = randn(4, 3, 6);
         string?[] perRow = ["a", null, "b", "a"];
-        using var rows = new RowAdapters(perRow, CPU);
-        lora.SetRowAdapters(rows);
-        var batched = lora.forward(x);
-        lora.SetRowAdapters(null);
+        var batched = Routed(lora, perRow, x);
         for (int r = 0; r < perRow.Length; r++)
         {
             var expected = Alone(lora, perRow[r], x.narrow(0, r, 1));
@@ -52,10 +59,7 @@ public sealed class RowAdapterTests : TorchTest
         using var lora = TwoAdapters();
         using var _ = no_grad();
         var x = randn(3, 2, 6);
-        using var rows = new RowAdapters(["b", "b", "b"], CPU);
-        lora.SetRowAdapters(rows);
-        var routed = lora.forward(x);
-        lora.SetRowAdapters(null);
+        var routed = Routed(lora, ["b", "b", "b"], x);
         Assert.True(TensorAssert.Identical(Alone(lora, "b", x), routed));
     }
 
@@ -66,24 +70,13 @@ public sealed class RowAdapterTests : TorchTest
         using var lora = TwoAdapters();
         using var _ = no_grad();
         var x = randn(2, 1, 6);
-        using var rows = new RowAdapters(["elsewhere", "a"], CPU);
-        lora.SetRowAdapters(rows);
-        var y = lora.forward(x);
-        lora.SetRowAdapters(null);
+        var y = Routed(lora, ["elsewhere", "a"], x);
         Assert.True(y.narrow(0, 0, 1).allclose(Alone(lora, null, x.narrow(0, 0, 1)), rtol: 1e-6, atol: 1e-6));
     }
 
     /// <summary>Three adapters of one rank and scaling on a layer large enough for the gathered path (see LoraLinear.GatheredForward).</summary>
-    static LoraLinear ThreeAdaptersOfOneRank()
-    {
-        var lora = new LoraLinear(Linear(64, 64, hasBias: false));   // r x 64 = 512 multiply-adds per row: past the naive kernel
-        foreach (var name in new[] { "a", "b", "c" }) lora.AddAdapter(name, r: 8, alpha: 16);
-        using (no_grad())
-            foreach (var name in new[] { "a", "b", "c" })
-                lora.LoraB(name).weight.normal_(0, 1);
-        lora.eval();
-        return lora;
-    }
+    static LoraLinear ThreeAdaptersOfOneRank() =>   // r x 64 = 512 multiply-adds per row: past the naive kernel
+        WithAdapters(Linear(64, 64, hasBias: false), ("a", 8, 16), ("b", 8, 16), ("c", 8, 16));
 
     [Fact]
     public void MixedRowsOfOneRank_GatherTheirAdapters_BitForBitAsEachRowAlone()
@@ -93,10 +86,7 @@ public sealed class RowAdapterTests : TorchTest
         using var _ = no_grad();
         var x = randn(7, 1, 64);
         string?[] perRow = ["a", null, "c", "b", "elsewhere", "a", "c"];
-        using var rows = new RowAdapters(perRow, CPU, computePerRow: true);
-        lora.SetRowAdapters(rows);
-        var batched = lora.forward(x);
-        lora.SetRowAdapters(null);
+        var batched = Routed(lora, perRow, x, computePerRow: true);
         for (int r = 0; r < perRow.Length; r++)
         {
             string? own = perRow[r] == "elsewhere" ? null : perRow[r];
@@ -113,21 +103,11 @@ public sealed class RowAdapterTests : TorchTest
         using var lora = ThreeAdaptersOfOneRank();
         using var _ = no_grad();
         var x = randn(3, 1, 64);
-        using (var rows = new RowAdapters(["a", "b", "c"], CPU, computePerRow: true))
-        {
-            lora.SetRowAdapters(rows);
-            lora.forward(x);   // builds the stack of a, b, c
-            lora.SetRowAdapters(null);
-        }
+        Routed(lora, ["a", "b", "c"], x, computePerRow: true);   // builds the stack of a, b, c
         lora.RemoveAdapter("b");
-        using (var rows = new RowAdapters(["a", "b", "c"], CPU, computePerRow: true))
-        {
-            lora.SetRowAdapters(rows);
-            var y = lora.forward(x);
-            lora.SetRowAdapters(null);
-            Assert.True(TensorAssert.Identical(Alone(lora, null, x.narrow(0, 1, 1)), y.narrow(0, 1, 1)));   // b is gone: the base
-            Assert.True(TensorAssert.Identical(Alone(lora, "c", x.narrow(0, 2, 1)), y.narrow(0, 2, 1)));    // c moved up the stack
-        }
+        var y = Routed(lora, ["a", "b", "c"], x, computePerRow: true);
+        Assert.True(TensorAssert.Identical(Alone(lora, null, x.narrow(0, 1, 1)), y.narrow(0, 1, 1)));   // b is gone: the base
+        Assert.True(TensorAssert.Identical(Alone(lora, "c", x.narrow(0, 2, 1)), y.narrow(0, 2, 1)));    // c moved up the stack
     }
 
     [Fact]

@@ -39,7 +39,6 @@ public sealed class BatchScheduler : IDisposable
     readonly SemaphoreSlim _prefillWake = new(0);   // the prefill thread: a request, a free slot, a stop
     // forward passes on either thread read the model; adapter loads and unloads change it, on the model thread
     readonly ReaderWriterLockSlim _modelLock = new(LockRecursionPolicy.NoRecursion);
-    readonly object _installGate = new();   // an image prompt whose adapter's saved modules are installed for it
     int _accepted;                    // queued + prefilling + ready + running, under _gate
     bool _stopping;
     DateTime _deadline = DateTime.MaxValue;
@@ -435,23 +434,12 @@ public sealed class BatchScheduler : IDisposable
         LoraInjector.SetRowAdapters(_loraModules, routing);
         try
         {
-            // an adapter's saved modules (its own projector) are installed into the one model for its image prompts: two
-            // prompts prefilled at once (the prefill thread's and the model thread's) must not swap them under each other
-            bool swaps = job.Image is not null && _saved.Any;
-            if (swaps) Monitor.Enter(_installGate);
-            try
-            {
-                Tensor? pixels = null;
-                if (job.Image is not null)
-                {
-                    _saved.Install(job.Adapter);
-                    pixels = _session.Pixels([job.Image]);
-                }
-                var ids = tensor(job.PromptIds.Select(i => (long)i).ToArray(), [1, job.PromptIds.Length], device: device);
-                var logits = _session.Model.Forward(ids, pixels, null, null, cache);   // [1, T, vocab]
-                row.NextToken = Pick(row, logits.select(1, -1), greedy: null, 0);
-            }
-            finally { if (swaps) Monitor.Exit(_installGate); }
+            // an image prompt reads its adapter's saved modules (its own projector): held through the forward
+            using var saved = job.Image is null ? null : _saved.Hold(job.Adapter);
+            var pixels = job.Image is null ? null : _session.Pixels([job.Image]);
+            var ids = tensor(job.PromptIds.Select(i => (long)i).ToArray(), [1, job.PromptIds.Length], device: device);
+            var logits = _session.Model.Forward(ids, pixels, null, null, cache);   // [1, T, vocab]
+            row.NextToken = Pick(row, logits.select(1, -1), greedy: null, 0);
         }
         catch
         {

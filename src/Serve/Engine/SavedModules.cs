@@ -19,8 +19,7 @@ public sealed class SavedModules(LlavaSession session) : IDisposable
     readonly Dictionary<string, Dictionary<string, Tensor>> _byAdapter = new(StringComparer.Ordinal);
     string? _installed;
 
-    /// <summary>Whether any loaded adapter saves modules of its own (else <see cref="Install"/> never changes a weight).</summary>
-    public bool Any => _byAdapter.Count > 0;
+    readonly object _holdGate = new();
 
     /// <summary>Loads an adapter into the session, keeping what it saves in full aside (the base's values stay installed).</summary>
     public void Load(string name, string dir)
@@ -55,8 +54,37 @@ public sealed class SavedModules(LlavaSession session) : IDisposable
             foreach (var t in saved.Values) t.Dispose();
     }
 
+    /// <summary>
+    /// Installs <paramref name="adapter"/>'s saved modules (null: the base's) and keeps them installed until the result
+    /// is disposed: prompts prefilled on two threads at once hold them in turn, so neither swaps the other's projector
+    /// out mid-forward. Without any adapter that saves modules nothing is installed and nothing waits.
+    /// </summary>
+    public IDisposable Hold(string? adapter)
+    {
+        if (_byAdapter.Count == 0) return new Held(null);   // changes only on the model thread, with no prompt running
+        Monitor.Enter(_holdGate);
+        try { Install(adapter); }
+        catch
+        {
+            Monitor.Exit(_holdGate);
+            throw;
+        }
+        return new Held(_holdGate);
+    }
+
+    sealed class Held(object? gate) : IDisposable
+    {
+        object? _gate = gate;
+        public void Dispose()
+        {
+            if (_gate is null) return;
+            Monitor.Exit(_gate);
+            _gate = null;
+        }
+    }
+
     /// <summary>Makes the model's saved-module weights those of <paramref name="adapter"/> (null: the base's).</summary>
-    public void Install(string? adapter)
+    void Install(string? adapter)
     {
         if (_installed == adapter) return;
         var previous = _installed is null ? null : _byAdapter.GetValueOrDefault(_installed);

@@ -34,7 +34,7 @@ public sealed class SchedulerStats
     public long PeakAdaptersInStep => Interlocked.Read(ref _peakAdapters);
 
     long _prefillTicks, _decodeTicks, _prefills;
-    /// <summary>Prompts run (prefills, on the prefill thread) and the time spent in them; the model thread's time in decode steps.</summary>
+    /// <summary>Prompts run (prefills, on either thread) and the time spent in them; the model thread's time in decode steps.</summary>
     public long Prefills => Interlocked.Read(ref _prefills);
     public TimeSpan PrefillTime => TimeSpan.FromTicks(Interlocked.Read(ref _prefillTicks));
     public TimeSpan DecodeTime => TimeSpan.FromTicks(Interlocked.Read(ref _decodeTicks));
